@@ -1,0 +1,132 @@
+"""One place for every name and knob that the app and the infrastructure share.
+
+The Pulumi program in ``stacks/`` builds its resources from :func:`resource_names`, and the
+consumer pods read the same names back from their environment (``FDS_*`` variables set from the
+stack's outputs), so a local run, a dev stack and a prod stack can never disagree about what the
+stream or a table is called.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "dev", "prod"]
+
+#: The standard variable that boto3 reads to reach another endpoint, here the embedded AWS.
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+
+#: Where the embedded AWS listens by default (LocalStack's port, so tools that know it work).
+DEFAULT_LOCAL_PORT = 4566
+
+#: Credentials handed to boto3 when it talks to the embedded AWS and none are configured: the
+#: local server accepts any, and boto3 refuses to sign a request without some.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "fds-local", "AWS_SECRET_ACCESS_KEY": "fds-local"}
+
+
+class ResourceNames(BaseModel):
+    """The names of every AWS resource FDS reads or writes, for one environment."""
+
+    stream: str = Field(description="Kinesis stream the transactions arrive on.")
+    blocklist_table: str = Field(description="DynamoDB table of blocked accounts, key `account`.")
+    checkpoint_table: str = Field(
+        description="DynamoDB table where consumers keep their place per shard, key `shard_id`."
+    )
+    decisions_bucket: str = Field(
+        description="S3 bucket of the decisions log: one JSON-lines object per processed batch."
+    )
+    alerts_topic: str = Field(description="SNS topic that alerts the operators of each fraud.")
+    alerts_inbox_queue: str = Field(
+        description="SQS queue subscribed to the alert topic; locally it stands in for the "
+        "operators' inbox, in the cloud it feeds whatever ticketing the bank uses."
+    )
+    dead_letter_queue: str = Field(
+        description="SQS queue where records that cannot be processed are set aside."
+    )
+
+
+def resource_names(environment: Environment, suffix: str = "") -> ResourceNames:
+    """Names for one environment.
+
+    Args:
+        environment: ``local``, ``dev`` or ``prod``.
+        suffix: appended to S3 bucket names, which must be unique across all of AWS (the stacks
+            pass the account id); empty for the embedded AWS.
+    """
+    prefix = f"fds-{environment}"
+    bucket_suffix = f"-{suffix}" if suffix else ""
+    return ResourceNames(
+        stream=f"{prefix}-transactions",
+        blocklist_table=f"{prefix}-blocklist",
+        checkpoint_table=f"{prefix}-checkpoints",
+        decisions_bucket=f"{prefix}-decisions{bucket_suffix}",
+        alerts_topic=f"{prefix}-fraud-alerts",
+        alerts_inbox_queue=f"{prefix}-fraud-alerts-inbox",
+        dead_letter_queue=f"{prefix}-dead-letters",
+    )
+
+
+class Settings(BaseSettings):
+    """Runtime settings of the generator and the consumer, read from ``FDS_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FDS_", extra="ignore")
+
+    environment: Environment = Field(
+        default="local", description="Which environment's resource names to use."
+    )
+    region: str = Field(
+        default_factory=lambda: os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+        description="AWS region of every client; the embedded AWS keeps state per region.",
+    )
+    resource_suffix: str = Field(
+        default="", description="Suffix of globally unique names (S3 buckets); see resource_names."
+    )
+    shard_count: int = Field(
+        default=2, ge=1, le=64, description="Shards of the stream the embedded AWS creates."
+    )
+    model_dir: str | None = Field(
+        default=None, description="Model directory; the model shipped with FDS when unset."
+    )
+    idle_poll_seconds: float = Field(
+        default=0.02,
+        ge=0.0,
+        description="Pause after a read that returned nothing. Real Kinesis allows 5 reads per "
+        "second per shard, so 0.2 s there; the local server has no such limit and a short pause "
+        "keeps the decision latency low.",
+    )
+    max_records_per_read: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="GetRecords limit. Larger batches score faster per record but hold the "
+        "first record of the batch longer.",
+    )
+
+    # Optional overrides of single names, set from the stack's outputs in a pod.
+    stream_name: str | None = None
+    blocklist_table_name: str | None = None
+    checkpoint_table_name: str | None = None
+    decisions_bucket_name: str | None = None
+    alerts_topic_name: str | None = None
+    alerts_inbox_queue_name: str | None = None
+    dead_letter_queue_name: str | None = None
+
+    @property
+    def names(self) -> ResourceNames:
+        """The environment's names with any single-name override applied."""
+        names = resource_names(self.environment, self.resource_suffix)
+        overrides = {
+            "stream": self.stream_name,
+            "blocklist_table": self.blocklist_table_name,
+            "checkpoint_table": self.checkpoint_table_name,
+            "decisions_bucket": self.decisions_bucket_name,
+            "alerts_topic": self.alerts_topic_name,
+            "alerts_inbox_queue": self.alerts_inbox_queue_name,
+            "dead_letter_queue": self.dead_letter_queue_name,
+        }
+        return names.model_copy(update={k: v for k, v in overrides.items() if v})

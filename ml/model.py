@@ -1,0 +1,152 @@
+"""The model artifact: a CatBoost classifier with its feature names, threshold and provenance.
+
+A model directory holds ``model.cbm`` (CatBoost's own format) and ``model.json`` (everything
+else). The consumer loads it once and scores batches; it feeds columns by the names the model
+was trained with, never by position, because CatBoost takes a plain matrix in whatever order it
+is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from catboost import CatBoostClassifier, CatBoostError
+
+from ml.errors import ModelError
+from ml.features import FEATURE_NAMES, FloatMatrix, build_features
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE: Final = "model.cbm"
+METADATA_FILE: Final = "model.json"
+
+#: The model trained on real PaySim rows that ships with FDS.
+DEFAULT_MODEL_DIR: Final = Path(__file__).parent / "models" / "default"
+
+#: Loss functions of a binary classifier; anything else does not give fraud probabilities.
+_CLASSIFIER_LOSSES: Final = frozenset({"Logloss", "CrossEntropy"})
+
+
+@dataclass
+class ModelMetadata:
+    """What ``model.json`` records next to the classifier."""
+
+    version: str
+    feature_names: list[str]
+    threshold: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+
+class FraudModel:
+    """A loaded classifier that turns transactions into fraud scores."""
+
+    def __init__(self, classifier: CatBoostClassifier, metadata: ModelMetadata) -> None:
+        names = list(classifier.feature_names_ or [])
+        unknown = [name for name in names if name not in FEATURE_NAMES]
+        if unknown:
+            raise ModelError(
+                f"the model expects feature(s) {unknown} that this code does not build: retrain "
+                "it with `fds train` on this version of FDS"
+            )
+        self.classifier = classifier
+        self.metadata = metadata
+        # Column indices of the built matrix in the model's own feature order.
+        self._column_order = np.array([FEATURE_NAMES.index(name) for name in names])
+
+    @property
+    def version(self) -> str:
+        return self.metadata.version
+
+    @property
+    def threshold(self) -> float:
+        return self.metadata.threshold
+
+    def score_features(self, features: FloatMatrix) -> np.ndarray:
+        """Fraud probability per row of a matrix built by ``build_features``."""
+        if len(features) == 0:
+            return np.empty(0)
+        ordered = features[:, self._column_order]
+        return np.asarray(
+            self.classifier.predict(ordered, prediction_type="Probability", thread_count=1)
+        )[:, 1]
+
+    def score(self, columns: object) -> np.ndarray:
+        """Fraud probability per transaction of a frame or a mapping of columns."""
+        return self.score_features(build_features(columns))  # type: ignore[arg-type]
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.classifier.save_model(str(directory / MODEL_FILE))
+        payload = {
+            "version": self.metadata.version,
+            "feature_names": self.metadata.feature_names,
+            "threshold": self.metadata.threshold,
+            "metrics": self.metadata.metrics,
+            "training": self.metadata.training,
+        }
+        (directory / METADATA_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def model_version(model_file: Path) -> str:
+    """A version that names the classifier's bytes, so two different models never share it."""
+    return "cb-" + hashlib.sha256(model_file.read_bytes()).hexdigest()[:12]
+
+
+def load_model(directory: str | Path | None = None) -> FraudModel:
+    """Load a model directory (the shipped default when ``None``).
+
+    Raises:
+        ModelError: the directory or a file is missing, the classifier file is corrupt or not a
+            binary classifier, or its features differ from those this code builds.
+    """
+    directory = Path(directory) if directory else DEFAULT_MODEL_DIR
+    model_file, metadata_file = directory / MODEL_FILE, directory / METADATA_FILE
+    for needed in (model_file, metadata_file):
+        if not needed.is_file():
+            raise ModelError(
+                f"model file {needed} not found: train one with "
+                f"`fds train --data CSV --out {directory}` or point --model at a model directory"
+            )
+
+    try:
+        raw = json.loads(metadata_file.read_text())
+        metadata = ModelMetadata(
+            version=str(raw["version"]),
+            feature_names=[str(name) for name in raw["feature_names"]],
+            threshold=float(raw["threshold"]),
+            metrics=dict(raw.get("metrics", {})),
+            training=dict(raw.get("training", {})),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{metadata_file} is not a valid model description: {error}") from error
+
+    classifier = CatBoostClassifier()
+    try:
+        classifier.load_model(str(model_file))
+    except CatBoostError as error:
+        raise ModelError(f"{model_file} is not a CatBoost model: {error}") from error
+
+    loss = str(classifier.get_all_params().get("loss_function", ""))
+    if loss not in _CLASSIFIER_LOSSES:
+        raise ModelError(
+            f"{model_file} was trained with loss {loss!r}, not as a binary classifier: "
+            "retrain it with `fds train`"
+        )
+    if list(classifier.feature_names_ or []) != metadata.feature_names:
+        raise ModelError(
+            f"{metadata_file} lists other features than {model_file} holds: the two files do "
+            "not belong together; retrain with `fds train`"
+        )
+    if not 0.0 < metadata.threshold < 1.0:
+        raise ModelError(f"{metadata_file}: threshold {metadata.threshold} is not within (0, 1)")
+
+    model = FraudModel(classifier, metadata)
+    logger.info("model %s loaded from %s (threshold %.4f)", model.version, directory, model.threshold)
+    return model
