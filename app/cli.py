@@ -1,0 +1,295 @@
+"""The ``fds`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from rich.console import Console
+from rich.table import Table
+
+from app.errors import FdsError
+from app.logs import configure_logging
+from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, Settings
+from ml.errors import MlError
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="FDS: real-time fraud detection on a Kinesis stream of PaySim transactions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+local_app = typer.Typer(help="The embedded local AWS.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+console = Console()
+err_console = Console(stderr=True)
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log lifecycle events too.")]
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="A PaySim CSV to replay; the built-in generator without it."),
+]
+Rate = Annotated[
+    float,
+    typer.Option("--rate", min=0.1, max=100_000, help="Transactions per second to send."),
+]
+Limit = Annotated[
+    int | None, typer.Option("--limit", min=1, help="Stop after this many transactions.")
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help="Model directory; the model shipped with FDS without it."),
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Seed of the built-in generator.")]
+FraudRate = Annotated[
+    float,
+    typer.Option(
+        "--fraud-rate", min=0.0, max=1.0, help="Built-in generator: share of account takeovers."
+    ),
+]
+
+
+@local_app.command("serve")
+def local_serve(
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
+    ] = DEFAULT_LOCAL_PORT,
+    shards: Annotated[int, typer.Option("--shards", min=1, max=64)] = 2,
+    verbose: Verbose = False,
+) -> None:
+    """Start the embedded AWS in the foreground with every resource FDS needs."""
+    from app.aws import make_clients
+    from app.local.process import READY_MARKER
+    from app.local.provision import provision
+    from app.local.server import LocalAws
+
+    configure_logging(verbose)
+    settings = Settings(environment="local", shard_count=shards)
+    try:
+        server = LocalAws(port)
+    except OSError as error:
+        raise FdsError(
+            f"cannot listen on 127.0.0.1:{port} ({error.strerror}): pick another --port, "
+            "or --port 0 for any free one"
+        ) from error
+    provision(make_clients(settings, server.endpoint_url), settings.names, shards)
+    print(f"{READY_MARKER} {server.endpoint_url}", flush=True)
+    err_console.print(
+        f"Resources: {settings.names.model_dump()}\n"
+        f"In another shell: export {ENDPOINT_ENV}={server.endpoint_url}\nCtrl-C stops it."
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+
+
+@app.command()
+def produce(
+    data: DataOption = None,
+    rate: Rate = 100.0,
+    limit: Limit = None,
+    seed: Seed = None,
+    fraud_rate: FraudRate = 0.02,
+    verbose: Verbose = False,
+) -> None:
+    """Send transactions to the stream (through AWS_ENDPOINT_URL, or to real AWS)."""
+    from app.aws import make_clients
+    from app.producer import StreamProducer
+    from app.sources.csv_replay import replay_csv
+    from app.sources.synthetic import synthetic_transactions
+
+    configure_logging(verbose)
+    settings = Settings()
+    rows = replay_csv(data) if data else synthetic_transactions(seed=seed, fraud_rate=fraud_rate)
+    producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
+    try:
+        report = producer.run(rows, rate=rate, limit=limit)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        report = producer.report
+    err_console.print(f"sent {report.sent} transactions to {settings.names.stream}")
+
+
+@app.command()
+def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
+    """Read every shard, score and act, until Ctrl-C or SIGTERM."""
+    from app.aws import make_clients
+    from app.consumer.consumer import Consumer
+    from ml.model import load_model
+
+    configure_logging(verbose)
+    settings = Settings()
+    consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
+    consumer.start()
+    signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
+    try:
+        consumer.wait()
+    except KeyboardInterrupt:
+        pass
+    consumer.stop()
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="A labelled PaySim CSV.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model into.")],
+    weights: Annotated[
+        str | None, typer.Option("--weights", help="Column of sample weights.")
+    ] = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 120-400.")
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Train the classifier: earlier steps train, later steps validate and set the threshold."""
+    from ml.data import parse_steps, read_paysim
+    from ml.train import train_model
+
+    configure_logging(verbose)
+    loaded = read_paysim(data, weights_column=weights, steps=parse_steps(steps))
+    model = train_model(loaded, out, source=data.name, weights_column=weights)
+    console.print_json(
+        json.dumps({"model": str(out), "version": model.version, **model.metadata.metrics})
+    )
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="A labelled PaySim CSV.")],
+    weights: Annotated[
+        str | None, typer.Option("--weights", help="Column of sample weights.")
+    ] = None,
+    model: ModelOption = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 1-119.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Score every row on its own and report AUPRC, ROC-AUC, precision and recall."""
+    from ml.data import parse_steps, read_paysim
+    from ml.evaluate import evaluate_model
+    from ml.model import load_model
+
+    configure_logging(verbose)
+    report = evaluate_model(
+        load_model(model), read_paysim(data, weights_column=weights, steps=parse_steps(steps))
+    )
+    if as_json:
+        print(json.dumps(report))
+        return
+    table = Table(title=f"{data.name} with model {report['model_version']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    data: DataOption = None,
+    rate: Rate = 100.0,
+    limit: Limit = 2000,
+    summary_json: Annotated[
+        Path | None, typer.Option("--summary-json", help="Also write the summary here.")
+    ] = None,
+    model: ModelOption = None,
+    shards: Annotated[int, typer.Option("--shards", min=1, max=64)] = 2,
+    seed: Seed = 7,
+    fraud_rate: FraudRate = 0.02,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Hide the decision lines.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Run the whole pipeline on the local AWS and summarise what it detected."""
+    from app.demo import DemoOptions, run_demo
+
+    configure_logging(verbose, show_decisions=not quiet)
+    if data is not None and not data.is_file():
+        raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+    options = DemoOptions(
+        data=data, rate=rate, limit=limit, shards=shards, seed=seed,
+        fraud_rate=fraud_rate, model_dir=model,
+    )
+    summary = run_demo(options, err_console)
+    _print_summary(summary)
+    if summary_json is not None:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(summary.to_json() + "\n")
+    if summary.decisions + summary.dead_lettered < summary.transactions:
+        raise FdsError(
+            f"only {summary.decisions + summary.dead_lettered} of {summary.transactions} "
+            "transactions were handled; run again with --verbose to see why"
+        )
+
+
+def _print_summary(summary: object) -> None:
+    from app.demo import Summary
+
+    assert isinstance(summary, Summary)
+    table = Table(title="FDS demo summary")
+    table.add_column("")
+    table.add_column("", justify="right")
+    latency = summary.latency_ms
+    rows = [
+        ("source", summary.source),
+        ("model", summary.model_version),
+        ("transactions sent", summary.transactions),
+        ("decisions", summary.decisions),
+        ("set aside (dead letters)", summary.dead_lettered),
+        ("fraud detected", summary.fraud_detected),
+        ("true / false positives", f"{summary.true_positives} / {summary.false_positives}"),
+        ("missed frauds", summary.false_negatives),
+        ("recall / precision", f"{summary.recall} / {summary.precision}"),
+        ("refused (blocked accounts)", summary.blocked_refusals),
+        ("alerts delivered to the inbox", summary.alerts_delivered),
+        ("throughput", f"{summary.throughput_tps} tx/s (offered {summary.offered_rate_tps})"),
+        (
+            "latency put → durable decision",
+            f"p50 {latency['p50']} · p95 {latency['p95']} · p99 {latency['p99']} · "
+            f"max {latency['max']} ms",
+        ),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: turn expected failures into one clear line and exit code 1."""
+    try:
+        app()
+    except (FdsError, MlError) as error:
+        err_console.print(f"[red]error:[/red] {error}")
+        sys.exit(1)
+    except (EndpointConnectionError, NoCredentialsError, NoRegionError) as error:
+        err_console.print(
+            f"[red]error:[/red] {error}. For the local AWS, start `fds local serve` and "
+            f"export {ENDPOINT_ENV}=http://127.0.0.1:{DEFAULT_LOCAL_PORT}; for AWS, configure "
+            "credentials and a region."
+        )
+        sys.exit(1)
+    except ClientError as error:
+        err_console.print(f"[red]error from AWS:[/red] {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

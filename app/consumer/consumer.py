@@ -1,0 +1,77 @@
+"""The consumer: one worker per shard, sharing a model, the effects and the statistics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.aws import AwsClients
+from app.consumer.checkpoints import CheckpointStore
+from app.consumer.effects import Effects
+from app.consumer.processor import BatchProcessor
+from app.consumer.shard_reader import ShardWorker
+from app.consumer.stats import ConsumerStats
+from app.resources import resolve
+from app.settings import Settings
+from ml.model import FraudModel
+
+logger = logging.getLogger(__name__)
+
+
+class Consumer:
+    """Reads every shard of the stream and acts on each transaction."""
+
+    def __init__(self, clients: AwsClients, settings: Settings, model: FraudModel) -> None:
+        self._clients = clients
+        self._settings = settings
+        self._model = model
+        self.stats = ConsumerStats()
+        self._stop = threading.Event()
+        self._workers: list[ShardWorker] = []
+
+    def start(self) -> None:
+        names = self._settings.names
+        resources = resolve(self._clients, names)
+        processor = BatchProcessor(self._model, Effects(self._clients, resources), self.stats)
+        checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
+
+        shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
+        by_id: dict[str, ShardWorker] = {}
+        # list_shards returns parents before children, so a parent's worker exists first.
+        for shard in shards:
+            parent = by_id.get(shard.get("ParentShardId", ""))
+            worker = ShardWorker(
+                self._clients,
+                names.stream,
+                shard["ShardId"],
+                checkpoints,
+                processor,
+                self._stop,
+                idle_poll_seconds=self._settings.idle_poll_seconds,
+                max_records_per_read=self._settings.max_records_per_read,
+                wait_for=parent.finished if parent else None,
+            )
+            by_id[worker.shard_id] = worker
+        self._workers = list(by_id.values())
+        for worker in self._workers:
+            worker.start()
+        logger.info(
+            "consumer started on %s: %d shards, model %s",
+            names.stream, len(self._workers), self._model.version,
+        )
+
+    @property
+    def failed(self) -> list[ShardWorker]:
+        return [w for w in self._workers if w.error is not None]
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop reading; each worker finishes the batch in hand and saves its place."""
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout)
+        logger.info("consumer stopped after %d decisions", self.stats.decisions)
+
+    def wait(self) -> None:
+        """Block until stopped (by ``stop`` from another thread) or every shard is done."""
+        while not self._stop.is_set() and any(w.is_alive() for w in self._workers):
+            self._stop.wait(0.5)

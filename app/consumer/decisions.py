@@ -1,0 +1,124 @@
+"""What the consumer decides for each transaction, and the rule that decides it.
+
+The rule is the product: a sender already on the block list is refused without scoring; a
+transaction scoring at or above the model's threshold is fraud and blocks its sender, so later
+transactions of that sender in the same batch are refused too; everything else is normal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from app.records import Transaction
+
+
+class Verdict(StrEnum):
+    NORMAL = "normal"
+    FRAUD = "fraud"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One transaction's decision, as written to the decisions log."""
+
+    tx_id: str
+    account: str
+    recipient: str
+    amount: float
+    type: str
+    step: int
+    verdict: Verdict
+    score: float | None
+    threshold: float
+    model_version: str
+    shard_id: str
+    sequence_number: str
+    label: int | None
+    sent_at: float | None
+    received_at: float
+    decided_at: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """A valid transaction with where it came from on the stream."""
+
+    transaction: Transaction
+    shard_id: str
+    sequence_number: str
+
+
+def decide(
+    records: list[StreamRecord],
+    scores: dict[str, float],
+    blocked: set[str],
+    *,
+    threshold: float,
+    model_version: str,
+    received_at: float,
+    decided_at: float,
+) -> list[Decision]:
+    """Apply the rule in stream order.
+
+    Args:
+        records: the batch's valid transactions, in the order they were read.
+        scores: fraud score per transaction id, for those that were scored.
+        blocked: senders on the block list before this batch.
+    """
+    newly_blocked: set[str] = set()
+    decisions = []
+    for record in records:
+        tx = record.transaction
+        score = scores.get(tx.tx_id)
+        if tx.nameOrig in blocked or tx.nameOrig in newly_blocked:
+            verdict, score = Verdict.REFUSED, None
+        elif score is not None and score >= threshold:
+            verdict = Verdict.FRAUD
+            newly_blocked.add(tx.nameOrig)
+        else:
+            verdict = Verdict.NORMAL
+        decisions.append(
+            Decision(
+                tx_id=tx.tx_id,
+                account=tx.nameOrig,
+                recipient=tx.nameDest,
+                amount=tx.amount,
+                type=tx.type,
+                step=tx.step,
+                verdict=verdict,
+                score=None if score is None else round(float(score), 6),
+                threshold=threshold,
+                model_version=model_version,
+                shard_id=record.shard_id,
+                sequence_number=record.sequence_number,
+                label=tx.isFraud,
+                sent_at=tx.sent_at,
+                received_at=received_at,
+                decided_at=decided_at,
+            )
+        )
+    return decisions
+
+
+def scoring_columns(transactions: list[Transaction]) -> dict[str, np.ndarray]:
+    """The feature builder's input columns for a batch; the label is deliberately not among them."""
+    return {
+        "step": np.fromiter((tx.step for tx in transactions), np.int64, len(transactions)),
+        "type": np.array([tx.type for tx in transactions], dtype=object),
+        "amount": np.fromiter((tx.amount for tx in transactions), np.float64, len(transactions)),
+        "oldbalanceOrg": np.fromiter(
+            (tx.oldbalanceOrg for tx in transactions), np.float64, len(transactions)
+        ),
+        "oldbalanceDest": np.fromiter(
+            (tx.oldbalanceDest for tx in transactions), np.float64, len(transactions)
+        ),
+        "nameDest": np.array([tx.nameDest for tx in transactions], dtype=object),
+    }

@@ -1,0 +1,197 @@
+"""The consumer's effects on AWS: the block list, the alerts, the decisions log, the dead letters.
+
+Each is batched where the API allows it, because per-record calls would cap the consumer at a
+few hundred transactions per second, and each is safe to repeat: the block-list write is
+conditional on the account, decisions-log objects are named after the batch's first sequence
+number, so replaying a batch overwrites the same object.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+from botocore.exceptions import ClientError
+
+from app.aws import AwsClients
+from app.consumer.decisions import Decision
+from app.resources import Resources
+
+logger = logging.getLogger(__name__)
+
+_BATCH_GET_LIMIT: Final = 100
+_PUBLISH_BATCH_LIMIT: Final = 10
+_SQS_BATCH_LIMIT: Final = 10
+#: A dead letter keeps this much of the bad payload: enough to see what it was, and ten of them
+#: stay under SQS's 256 KiB per batch.
+_DEAD_LETTER_PAYLOAD_BYTES: Final = 8192
+_RETRIES: Final = 5
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def as_decimal(value: float) -> Decimal:
+    """A DynamoDB number: boto3 refuses float, and Decimal(float) carries binary noise."""
+    return Decimal(repr(float(value)))
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A record set aside, with where it came from and why."""
+
+    reason: str
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    data: bytes
+
+
+class Effects:
+    """Writes the consumer's decisions into the world."""
+
+    def __init__(self, clients: AwsClients, resources: Resources) -> None:
+        self._clients = clients
+        self._resources = resources
+        self._names = resources.names
+
+    def blocked_among(self, accounts: set[str]) -> set[str]:
+        """Which of these senders are already on the block list."""
+        blocked: set[str] = set()
+        table = self._names.blocklist_table
+        for part in chunks(sorted(accounts), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                table: {
+                    "Keys": [{"account": {"S": account}} for account in part],
+                    "ProjectionExpression": "account",
+                }
+            }
+            for attempt in range(_RETRIES + 1):
+                response = self._clients.dynamodb.batch_get_item(RequestItems=request)
+                blocked.update(item["account"]["S"] for item in response["Responses"][table])
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"block-list lookup in {table} kept returning unprocessed keys")
+        return blocked
+
+    def block(self, decision: Decision) -> bool:
+        """Put the sender on the block list; False if it already was (a replay or a race)."""
+        try:
+            self._clients.dynamodb.put_item(
+                TableName=self._names.blocklist_table,
+                Item={
+                    "account": {"S": decision.account},
+                    "tx_id": {"S": decision.tx_id},
+                    "amount": {"N": str(as_decimal(decision.amount))},
+                    "score": {"N": str(as_decimal(decision.score or 0.0))},
+                    "model_version": {"S": decision.model_version},
+                    "blocked_at": {"N": str(as_decimal(round(decision.decided_at, 3)))},
+                },
+                ConditionExpression="attribute_not_exists(account)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def publish_alerts(self, frauds: Sequence[Decision]) -> None:
+        """Alert the operators of each fraud through the SNS topic, ten per call."""
+        for part in chunks(frauds, _PUBLISH_BATCH_LIMIT):
+            entries = [
+                {"Id": str(index), "Message": json.dumps(alert_message(decision))}
+                for index, decision in enumerate(part)
+            ]
+            for attempt in range(_RETRIES + 1):
+                response = self._clients.sns.publish_batch(
+                    TopicArn=self._resources.alerts_topic_arn, PublishBatchRequestEntries=entries
+                )
+                failed = {entry["Id"] for entry in response.get("Failed", [])}
+                entries = [entry for entry in entries if entry["Id"] in failed]
+                if not entries:
+                    break
+                logger.warning("%d alerts not published, retrying: %s", len(entries), failed)
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"{len(entries)} alerts could not be published")
+
+    def log_decisions(self, shard_id: str, decisions: Sequence[Decision]) -> str:
+        """Write a batch's decisions as one JSON-lines object; returns its key."""
+        key = f"decisions/{shard_id}/{decisions[0].sequence_number}.jsonl"
+        body = "".join(json.dumps(d.to_json_dict()) + "\n" for d in decisions)
+        self._clients.s3.put_object(
+            Bucket=self._names.decisions_bucket,
+            Key=key,
+            Body=body.encode(),
+            ContentType="application/x-ndjson",
+        )
+        return key
+
+    def set_aside(self, rejected: Sequence[RejectedRecord]) -> None:
+        """Send records that cannot be processed to the dead-letter queue, with the reason."""
+        for part in chunks(rejected, _SQS_BATCH_LIMIT):
+            entries = [
+                {"Id": str(index), "MessageBody": json.dumps(dead_letter_body(record))}
+                for index, record in enumerate(part)
+            ]
+            response = self._clients.sqs.send_message_batch(
+                QueueUrl=self._resources.dead_letter_url, Entries=entries
+            )
+            if response.get("Failed"):
+                raise RuntimeError(f"dead-letter queue refused {response['Failed']}")
+
+
+def alert_message(decision: Decision) -> dict[str, Any]:
+    return {
+        "event": "fraud_detected",
+        "tx_id": decision.tx_id,
+        "account": decision.account,
+        "recipient": decision.recipient,
+        "amount": decision.amount,
+        "type": decision.type,
+        "step": decision.step,
+        "score": decision.score,
+        "threshold": decision.threshold,
+        "model_version": decision.model_version,
+        "reason": f"fraud score {decision.score:.4f} is at or above the model's threshold "
+        f"{decision.threshold:.4f}; account {decision.account} is now blocked",
+        "detected_at": decision.decided_at,
+    }
+
+
+def dead_letter_body(record: RejectedRecord) -> dict[str, Any]:
+    payload = record.data[:_DEAD_LETTER_PAYLOAD_BYTES]
+    try:
+        text, encoding = payload.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(payload).decode(), "base64"
+    return {
+        "reason": record.reason,
+        "shard_id": record.shard_id,
+        "sequence_number": record.sequence_number,
+        "partition_key": record.partition_key,
+        "payload": text,
+        "payload_encoding": encoding,
+        "payload_bytes": len(record.data),
+        "payload_truncated": len(record.data) > _DEAD_LETTER_PAYLOAD_BYTES,
+        "payload_sha256": hashlib.sha256(record.data).hexdigest(),
+        "set_aside_at": time.time(),
+    }
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0))

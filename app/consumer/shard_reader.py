@@ -1,0 +1,143 @@
+"""Reading one shard in order, from its checkpoint, until told to stop or the shard closes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from app.aws import AwsClients
+from app.consumer.checkpoints import CheckpointStore
+from app.consumer.processor import BatchProcessor
+
+logger = logging.getLogger(__name__)
+
+#: Pause before retrying a batch whose effects failed; doubles up to the maximum.
+_RETRY_PAUSE_SECONDS = 0.2
+_MAX_RETRY_PAUSE_SECONDS = 5.0
+
+
+class ShardWorker(threading.Thread):
+    """Reads one shard, processes each batch, and saves its place after the effects."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        stream: str,
+        shard_id: str,
+        checkpoints: CheckpointStore,
+        processor: BatchProcessor,
+        stop: threading.Event,
+        *,
+        idle_poll_seconds: float,
+        max_records_per_read: int,
+        checkpoint_interval_seconds: float = 1.0,
+        wait_for: threading.Event | None = None,
+    ) -> None:
+        super().__init__(name=f"shard-{shard_id}", daemon=True)
+        self._kinesis = clients.kinesis
+        self._stream = stream
+        self.shard_id = shard_id
+        self._checkpoints = checkpoints
+        self._processor = processor
+        self._stopping = stop
+        self._idle_poll = idle_poll_seconds
+        self._limit = max_records_per_read
+        self._wait_for = wait_for
+        # Saving the place is not on the way to a durable decision; doing it once a second
+        # instead of per batch takes a DynamoDB write off every read loop. A restart then
+        # repeats at most a second of records, whose effects are all safe to repeat.
+        self._checkpoint_interval = checkpoint_interval_seconds
+        #: Set when the shard is closed and read to its end, so its children may start.
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # a worker must never die silently
+            self.error = error
+            logger.exception("shard %s stopped by an error", self.shard_id)
+            raise
+
+    def _run(self) -> None:
+        if self._wait_for is not None:
+            # A child shard starts after its parent is read to the end, so per-account order
+            # (one account = one partition key) holds across a reshard.
+            while not self._wait_for.wait(0.5):
+                if self._stopping.is_set():
+                    return
+        last = self._checkpoints.load(self.shard_id)
+        logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
+        iterator: str | None = self._iterator(last)
+        saved = last
+        next_checkpoint = time.monotonic() + self._checkpoint_interval
+        while iterator is not None and not self._stopping.is_set():
+            try:
+                response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._limit)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExpiredIteratorException":
+                    raise
+                logger.warning("iterator of shard %s expired; re-acquiring", self.shard_id)
+                iterator = self._iterator(last)
+                continue
+            records: list[dict[str, Any]] = response["Records"]
+            if records:
+                if not self._process_until_durable(records):
+                    break
+                last = records[-1]["SequenceNumber"]
+                if time.monotonic() >= next_checkpoint:
+                    self._checkpoints.save(self.shard_id, last)
+                    saved = last
+                    next_checkpoint = time.monotonic() + self._checkpoint_interval
+            iterator = response.get("NextShardIterator")
+            if not records:
+                self._stopping.wait(self._idle_poll)
+        if last is not None and last != saved:
+            self._checkpoints.save(self.shard_id, last)
+        if iterator is None:
+            logger.info("shard %s is closed and fully read", self.shard_id)
+            self.finished.set()
+
+    def _iterator(self, after: str | None) -> str:
+        if after is None:
+            response = self._kinesis.get_shard_iterator(
+                StreamName=self._stream, ShardId=self.shard_id, ShardIteratorType="TRIM_HORIZON"
+            )
+        else:
+            response = self._kinesis.get_shard_iterator(
+                StreamName=self._stream,
+                ShardId=self.shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                StartingSequenceNumber=after,
+            )
+        return str(response["ShardIterator"])
+
+    def _process_until_durable(self, records: list[dict[str, Any]]) -> bool:
+        """Retry a batch until its effects are durable: the place is never saved past a loss.
+
+        Returns False when told to stop first; the checkpoint then stays before this batch,
+        so whoever reads the shard next processes it again.
+        """
+        pause = _RETRY_PAUSE_SECONDS
+        while True:
+            try:
+                self._processor.process(self.shard_id, records)
+                return True
+            except ClientError as error:
+                logger.warning(
+                    "batch of %d records on shard %s failed (%s); retrying in %.1fs",
+                    len(records), self.shard_id, error.response["Error"]["Code"], pause,
+                    exc_info=error,
+                )
+            except (OSError, RuntimeError) as error:
+                logger.warning(
+                    "batch of %d records on shard %s failed (%s); retrying in %.1fs",
+                    len(records), self.shard_id, error, pause, exc_info=error,
+                )
+            if self._stopping.wait(pause):
+                return False
+            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)

@@ -1,0 +1,78 @@
+"""Counters and latencies the consumer keeps while it runs, for summaries and benchmarks."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+#: Latency samples kept; older ones are dropped so a consumer that runs for days stays flat.
+_MAX_SAMPLES: Final = 1_000_000
+
+
+@dataclass
+class ConsumerStats:
+    """Thread-safe tallies shared by the shard workers."""
+
+    verdicts: Counter[str] = field(default_factory=Counter)
+    labelled: Counter[tuple[str, int]] = field(default_factory=Counter)
+    dead_lettered: int = 0
+    batches: int = 0
+    newly_blocked: int = 0
+    first_sent_at: float | None = None
+    last_durable_at: float | None = None
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    batch_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record_batch(
+        self,
+        verdicts: list[tuple[str, int | None, float | None]],
+        *,
+        dead_lettered: int,
+        newly_blocked: int,
+        started_at: float,
+        durable_at: float,
+    ) -> None:
+        """Add one processed batch: (verdict, label, sent_at) per decision."""
+        with self._lock:
+            self.batches += 1
+            self.dead_lettered += dead_lettered
+            self.newly_blocked += newly_blocked
+            self.batch_ms.append((durable_at - started_at) * 1000)
+            for verdict, label, sent_at in verdicts:
+                self.verdicts[verdict] += 1
+                if label is not None:
+                    self.labelled[(verdict, label)] += 1
+                if sent_at is not None:
+                    self.latencies_ms.append((durable_at - sent_at) * 1000)
+                    if self.first_sent_at is None or sent_at < self.first_sent_at:
+                        self.first_sent_at = sent_at
+            self.last_durable_at = durable_at
+
+    @property
+    def decisions(self) -> int:
+        with self._lock:
+            return sum(self.verdicts.values())
+
+    @property
+    def handled(self) -> int:
+        """Records that reached an end: decided or set aside."""
+        with self._lock:
+            return sum(self.verdicts.values()) + self.dead_lettered
+
+    def latency_percentiles(self) -> dict[str, float | None]:
+        with self._lock:
+            samples = np.array(self.latencies_ms)
+        if samples.size == 0:
+            return {"p50": None, "p95": None, "p99": None, "max": None}
+        p50, p95, p99 = np.percentile(samples, [50, 95, 99])
+        return {
+            "p50": round(float(p50), 2),
+            "p95": round(float(p95), 2),
+            "p99": round(float(p99), 2),
+            "max": round(float(samples.max()), 2),
+        }

@@ -1,0 +1,162 @@
+"""The one Pulumi mocks set-up for every infrastructure test, and a way to run the real program.
+
+``set_mocks`` is global to the process and must be in place before the program is imported, so
+it runs here, when pytest loads this file, before any test module imports ``stacks``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime.settings import get_root_resource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRAM_DIR = REPO_ROOT / "stacks"
+STACKS = ("dev", "prod")
+
+#: The stack name the mocked runtime reports. One set-up serves every scenario, so the prod
+#: config also runs under this name; only the fix-it commands in config errors show it.
+MOCK_STACK = "dev"
+
+
+@dataclass(frozen=True)
+class RegisteredResource:
+    """One resource the program registered, as the engine would have received it."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers every resource and invoke with its inputs, and records each one."""
+
+    resources: list[RegisteredResource] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        self.resources.append(RegisteredResource(args.typ, args.name, dict(args.inputs)))
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        self.invokes.append((args.token, dict(args.args)))
+        return {}, None
+
+
+MOCKS = RecordingMocks()
+pulumi.runtime.set_mocks(MOCKS, project="fds", stack=MOCK_STACK, preview=False)
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """What one run of the program did: its resources, invokes and resolved stack outputs."""
+
+    resources: list[RegisteredResource]
+    invokes: list[tuple[str, dict[str, Any]]]
+    exports: dict[str, Any]
+
+
+def cli_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config values in the form the Pulumi CLI hands them to a program: text, objects as JSON."""
+    as_text: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, bool):
+            as_text[key] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            as_text[key] = json.dumps(value)
+        else:
+            as_text[key] = str(value)
+    return as_text
+
+
+def load_stack_file(stack: str) -> dict[str, Any]:
+    """The parsed Pulumi.<stack>.yaml of the repository."""
+    with (REPO_ROOT / f"Pulumi.{stack}.yaml").open(encoding="utf-8") as file:
+        return yaml.safe_load(file)
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    """Each stack that has a settings file in the repository."""
+    return str(request.param)
+
+
+@pytest.fixture
+def stack_config(stack: str) -> dict[str, str]:
+    """The stack file's config, as the CLI would hand it to the program."""
+    return cli_config(load_stack_file(stack)["config"])
+
+
+@pytest.fixture
+def config_of() -> Callable[..., dict[str, str]]:
+    """Factory: a stack file's config in CLI form, with keys changed (``None`` removes one).
+
+    Keys are given without the ``fds:`` prefix, or as ``{"aws:region": ...}`` in ``changes``.
+    """
+
+    def make(stack: str, changes: Mapping[str, Any] | None = None, **named: Any) -> dict[str, str]:
+        config = dict(load_stack_file(stack)["config"])
+        for name, value in {**(changes or {}), **named}.items():
+            key = name if ":" in name else f"fds:{name}"
+            if value is None:
+                config.pop(key)
+            else:
+                config[key] = value
+        return cli_config(config)
+
+    return make
+
+
+@pytest.fixture
+def stack_file() -> Callable[[str], dict[str, Any]]:
+    """Factory: the parsed Pulumi.<stack>.yaml."""
+    return load_stack_file
+
+
+@pytest.fixture
+def run_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Mapping[str, str]], ProgramRun]]:
+    """Run the real entry point, stacks/__main__.py, under the mocks with the given config.
+
+    Config is set with ``set_all_config``, the runtime's own table the ``pulumi.Config`` getters
+    read first; the PULUMI_CONFIG* environment variables they fall back to are removed so that
+    a key left out of the table is really missing.
+    """
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG_")]:
+        monkeypatch.delenv(name)
+
+    def run(config: Mapping[str, str]) -> ProgramRun:
+        MOCKS.resources.clear()
+        MOCKS.invokes.clear()
+        root = get_root_resource()
+        assert root is not None, "set_mocks should have created the root stack"
+        root.outputs.clear()  # type: ignore[attr-defined]
+        pulumi.runtime.set_all_config(dict(config), [])
+        exports: dict[str, Any] = {}
+
+        @pulumi.runtime.test
+        def program() -> pulumi.Output[None]:
+            # The same call the CLI makes: the folder run as __main__.
+            runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+
+            # Returned, so the test runner waits until every output has resolved.
+            outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
+            return outputs.apply(exports.update)
+
+        program()
+        return ProgramRun(list(MOCKS.resources), list(MOCKS.invokes), exports)
+
+    yield run
+    pulumi.runtime.set_all_config({}, [])
