@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import signal
@@ -94,10 +96,8 @@ def local_serve(
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
 
 
@@ -108,6 +108,9 @@ def produce(
     limit: Limit = None,
     seed: Seed = None,
     fraud_rate: FraudRate = 0.02,
+    report_json: Annotated[
+        Path | None, typer.Option("--report-json", help="Write what was sent here at the end.")
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Send transactions to the stream (through AWS_ENDPOINT_URL, or to real AWS)."""
@@ -125,6 +128,8 @@ def produce(
     except KeyboardInterrupt:
         report = producer.report
     err_console.print(f"sent {report.sent} transactions to {settings.names.stream}")
+    if report_json is not None:
+        report_json.write_text(json.dumps(dataclasses.asdict(report)) + "\n")
 
 
 @app.command()
@@ -139,10 +144,8 @@ def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
     consumer.start()
     signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         consumer.wait()
-    except KeyboardInterrupt:
-        pass
     consumer.stop()
 
 
@@ -225,8 +228,13 @@ def demo(
     if data is not None and not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
     options = DemoOptions(
-        data=data, rate=rate, limit=limit, shards=shards, seed=seed,
-        fraud_rate=fraud_rate, model_dir=model,
+        data=data,
+        rate=rate,
+        limit=limit,
+        shards=shards,
+        seed=seed,
+        fraud_rate=fraud_rate,
+        model_dir=model,
     )
     summary = run_demo(options, err_console)
     _print_summary(summary)

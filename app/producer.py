@@ -82,7 +82,9 @@ class StreamProducer:
             codes = {r["ErrorCode"] for r in response["Records"] if r.get("ErrorCode")}
             logger.warning(
                 "%d of %d records not accepted (%s); re-sending only those",
-                len(failed), len(entries), ", ".join(sorted(codes)),
+                len(failed),
+                len(entries),
+                ", ".join(sorted(codes)),
             )
             self.report.retried_entries += len(failed)
             self.report.sent += len(entries) - len(failed)
@@ -119,7 +121,9 @@ class StreamProducer:
             else:
                 due = int((time.monotonic() - started) * rate) + 1 - self.report.sent
                 if due < 1:
-                    self._sleep(max((self.report.sent + 1) / rate - (time.monotonic() - started), 0))
+                    self._sleep(
+                        max((self.report.sent + 1) / rate - (time.monotonic() - started), 0)
+                    )
                     continue
                 room = min(due, PUT_RECORDS_LIMIT)
             batch = list(islice(source, room))
@@ -129,8 +133,11 @@ class StreamProducer:
         self.report.elapsed_seconds = time.monotonic() - started
         logger.info(
             "sent %d records in %.1fs (%.0f/s, %d calls, %d entries re-sent)",
-            self.report.sent, self.report.elapsed_seconds, self.report.rate,
-            self.report.calls, self.report.retried_entries,
+            self.report.sent,
+            self.report.elapsed_seconds,
+            self.report.rate,
+            self.report.calls,
+            self.report.retried_entries,
         )
         return self.report
 

@@ -74,4 +74,3 @@ def encode_record(row: dict[str, Any]) -> bytes:
     """Serialise a transaction row as the generator puts it on the stream."""
     # allow_nan=False: a NaN would produce JSON that other readers reject; fail at the source.
     return json.dumps(row, separators=(",", ":"), allow_nan=False).encode()
-

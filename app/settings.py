@@ -78,9 +78,9 @@ class Settings(BaseSettings):
         default="local", description="Which environment's resource names to use."
     )
     region: str = Field(
-        default_factory=lambda: os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1",
+        default_factory=lambda: (
+            os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        ),
         description="AWS region of every client; the embedded AWS keeps state per region.",
     )
     resource_suffix: str = Field(

@@ -138,7 +138,11 @@ def read_paysim(
         raise DataFormatError(
             f"{path} has no valid row"
             + (f" in steps {steps[0]}-{steps[1]}" if steps else "")
-            + (f"; first problem: line {bad_rows[0].line}: {bad_rows[0].reason}" if bad_rows else "")
+            + (
+                f"; first problem: line {bad_rows[0].line}: {bad_rows[0].reason}"
+                if bad_rows
+                else ""
+            )
         )
 
     weights = None

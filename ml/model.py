@@ -81,6 +81,10 @@ class FraudModel:
         """Fraud probability per transaction of a frame or a mapping of columns."""
         return self.score_features(build_features(columns))  # type: ignore[arg-type]
 
+    def warm_up(self) -> None:
+        """Score one row so that CatBoost's first-call set-up is not paid by a transaction."""
+        self.score_features(np.zeros((1, len(FEATURE_NAMES))))
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.classifier.save_model(str(directory / MODEL_FILE))
@@ -148,5 +152,7 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
         raise ModelError(f"{metadata_file}: threshold {metadata.threshold} is not within (0, 1)")
 
     model = FraudModel(classifier, metadata)
-    logger.info("model %s loaded from %s (threshold %.4f)", model.version, directory, model.threshold)
+    logger.info(
+        "model %s loaded from %s (threshold %.4f)", model.version, directory, model.threshold
+    )
     return model

@@ -102,10 +102,18 @@ def train_model(
     )
     names = list(FEATURE_NAMES)
     classifier.fit(
-        Pool(features[train_rows], labels[train_rows], weight=weights[train_rows],
-             feature_names=names),
-        eval_set=Pool(features[valid_rows], labels[valid_rows], weight=weights[valid_rows],
-                      feature_names=names),
+        Pool(
+            features[train_rows],
+            labels[train_rows],
+            weight=weights[train_rows],
+            feature_names=names,
+        ),
+        eval_set=Pool(
+            features[valid_rows],
+            labels[valid_rows],
+            weight=weights[valid_rows],
+            feature_names=names,
+        ),
     )
 
     provisional = FraudModel(classifier, ModelMetadata("unsaved", names, 0.5))
@@ -143,7 +151,11 @@ def train_model(
     model.save(out_dir)
     logger.info(
         "model %s written to %s: validation AUPRC %.4f, precision %.4f, recall %.4f at %.4f",
-        metadata.version, out_dir, metrics["auprc"], metrics["precision"], metrics["recall"],
+        metadata.version,
+        out_dir,
+        metrics["auprc"],
+        metrics["precision"],
+        metrics["recall"],
         threshold,
     )
     return model

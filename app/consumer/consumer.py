@@ -32,7 +32,10 @@ class Consumer:
     def start(self) -> None:
         names = self._settings.names
         resources = resolve(self._clients, names)
-        processor = BatchProcessor(self._model, Effects(self._clients, resources), self.stats)
+        effects = Effects(self._clients, resources)
+        effects.warm_up()
+        self._model.warm_up()
+        processor = BatchProcessor(self._model, effects, self.stats)
         checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
 
         shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
@@ -57,7 +60,9 @@ class Consumer:
             worker.start()
         logger.info(
             "consumer started on %s: %d shards, model %s",
-            names.stream, len(self._workers), self._model.version,
+            names.stream,
+            len(self._workers),
+            self._model.version,
         )
 
     @property

@@ -66,6 +66,20 @@ class Effects:
         self._resources = resources
         self._names = resources.names
 
+    def warm_up(self) -> None:
+        """Touch every resource once before the first record.
+
+        The first call of each kind loads botocore's service model and opens a connection,
+        which costs tens of milliseconds; paid here, it stays off the first decisions. A
+        missing resource or permission also shows up now, at start, instead of mid-stream.
+        """
+        self.blocked_among({"C0"})
+        self._clients.s3.head_bucket(Bucket=self._names.decisions_bucket)
+        self._clients.sns.get_topic_attributes(TopicArn=self._resources.alerts_topic_arn)
+        self._clients.sqs.get_queue_attributes(
+            QueueUrl=self._resources.dead_letter_url, AttributeNames=["QueueArn"]
+        )
+
     def blocked_among(self, accounts: set[str]) -> set[str]:
         """Which of these senders are already on the block list."""
         blocked: set[str] = set()

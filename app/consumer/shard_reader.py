@@ -130,13 +130,20 @@ class ShardWorker(threading.Thread):
             except ClientError as error:
                 logger.warning(
                     "batch of %d records on shard %s failed (%s); retrying in %.1fs",
-                    len(records), self.shard_id, error.response["Error"]["Code"], pause,
+                    len(records),
+                    self.shard_id,
+                    error.response["Error"]["Code"],
+                    pause,
                     exc_info=error,
                 )
             except (OSError, RuntimeError) as error:
                 logger.warning(
                     "batch of %d records on shard %s failed (%s); retrying in %.1fs",
-                    len(records), self.shard_id, error, pause, exc_info=error,
+                    len(records),
+                    self.shard_id,
+                    error,
+                    pause,
+                    exc_info=error,
                 )
             if self._stopping.wait(pause):
                 return False

@@ -38,8 +38,15 @@ class LocalAwsProcess:
 
     def __enter__(self) -> LocalAwsProcess:
         command = [
-            sys.executable, "-m", "app.cli", "local", "serve",
-            "--port", "0", "--shards", str(self._shard_count),
+            sys.executable,
+            "-m",
+            "app.cli",
+            "local",
+            "serve",
+            "--port",
+            "0",
+            "--shards",
+            str(self._shard_count),
         ]
         with self.log_path.open("w") as log:
             self._process = subprocess.Popen(
@@ -48,9 +55,7 @@ class LocalAwsProcess:
         lines: queue.Queue[str] = queue.Queue()
         stdout = self._process.stdout
         assert stdout is not None
-        threading.Thread(
-            target=lambda: [lines.put(line) for line in stdout], daemon=True
-        ).start()
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
         while not self.endpoint_url:
             try:

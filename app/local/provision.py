@@ -73,7 +73,10 @@ def _create_bucket(clients: AwsClients, name: str) -> None:
                 Bucket=name, CreateBucketConfiguration={"LocationConstraint": clients.region}
             )
     except ClientError as error:
-        if error.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+        if error.response["Error"]["Code"] not in {
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        }:
             raise
 
 
@@ -81,9 +84,9 @@ def _create_alerts(clients: AwsClients, names: ResourceNames) -> None:
     """The alert topic, and the inbox queue subscribed to it with raw message delivery."""
     topic_arn = clients.sns.create_topic(Name=names.alerts_topic)["TopicArn"]
     queue_url = clients.sqs.create_queue(QueueName=names.alerts_inbox_queue)["QueueUrl"]
-    queue_arn = clients.sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
+    queue_arn = clients.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     # The same policy the cloud needs: only this topic may send to the inbox.
     policy = {
         "Version": "2012-10-17",
