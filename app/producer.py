@@ -72,7 +72,7 @@ class StreamProducer:
             response = self._kinesis.put_records(StreamName=self._stream, Records=entries)
             self.report.calls += 1
             if not response.get("FailedRecordCount"):
-                self.report.sent += len(rows)
+                self.report.sent += len(entries)
                 return
             failed = [
                 entry

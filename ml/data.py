@@ -7,10 +7,12 @@ left out, and the rest of the file is used.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,10 +102,7 @@ def read_paysim(
     if not path.is_file():
         raise DataFormatError(f"PaySim file {path} not found: check the path given with --data")
 
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataFormatError(f"{path} is not a readable CSV file: {error}") from error
+    raw, ragged = _read_text_table(path)
 
     required = list(PAYSIM_DTYPES) + ([weights_column] if weights_column else [])
     missing = [column for column in required if column not in raw.columns]
@@ -114,7 +113,16 @@ def read_paysim(
             + (f" plus the weights column {weights_column!r}" if weights_column else "")
         )
 
+    # Every physical line is a row here (blank ones included), except those too ragged to
+    # parse, so the file line of each row is known. A quoted field spanning lines would shift
+    # the numbers after it; PaySim files have none.
+    skipped = [bad.line for bad in ragged]
+    lines = np.setdiff1d(
+        np.arange(_FIRST_DATA_LINE, _FIRST_DATA_LINE + len(raw) + len(skipped)), skipped
+    )
     frame, reasons = _convert_columns(raw, weights_column)
+    blank = (raw == "").all(axis=1).to_numpy()
+    reasons[blank] = ""
     bad_mask = reasons != ""
     if steps is not None:
         frame_steps = frame["step"].to_numpy()
@@ -123,16 +131,18 @@ def read_paysim(
         in_range = np.ones(len(frame), dtype=bool)
 
     bad_positions = np.flatnonzero(bad_mask)
-    bad_rows = [
-        BadRow(line=int(position) + _FIRST_DATA_LINE, reason=str(reasons[position]))
+    bad_rows = ragged + [
+        BadRow(line=int(lines[position]), reason=str(reasons[position]))
         for position in bad_positions[:_MAX_REPORTED_BAD_ROWS]
     ]
+    bad_rows.sort(key=lambda bad: bad.line)
     for bad in bad_rows[:5]:
         logger.warning("%s line %d left out: %s", path, bad.line, bad.reason)
-    if len(bad_positions) > 5:
-        logger.warning("%s: %d more bad rows left out", path, len(bad_positions) - 5)
+    bad_count = len(bad_positions) + len(ragged)
+    if bad_count > 5:
+        logger.warning("%s: %d more bad rows left out", path, bad_count - 5)
 
-    keep = ~bad_mask & in_range
+    keep = ~bad_mask & ~blank & in_range
     frame = frame.loc[keep].reset_index(drop=True)
     if frame.empty:
         raise DataFormatError(
@@ -149,14 +159,45 @@ def read_paysim(
     if weights_column:
         weights = frame.pop(weights_column).to_numpy(dtype=np.float64)
 
-    logger.info("read %d rows from %s (%d left out)", len(frame), path, len(bad_positions))
+    logger.info("read %d rows from %s (%d left out)", len(frame), path, bad_count)
     return PaysimData(
         frame=frame,
         bad_rows=bad_rows,
-        bad_row_count=len(bad_positions),
+        bad_row_count=bad_count,
         fingerprint=fingerprint_file(path),
         weights=weights,
     )
+
+
+def _read_text_table(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
+    """Every column as text, blank lines kept; lines with the wrong number of fields set aside."""
+    options: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+    }
+    try:
+        return pd.read_csv(path, **options), []
+    except pd.errors.ParserError:
+        pass  # some line has too many fields: find them, then read the rest
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{path} is not a UTF-8 text file: {error}") from error
+
+    ragged: list[BadRow] = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        for fields in reader:
+            if fields and len(fields) != len(header):
+                ragged.append(
+                    BadRow(reader.line_num, f"has {len(fields)} fields, the header {len(header)}")
+                )
+    try:
+        raw = pd.read_csv(path, skiprows=[bad.line - 1 for bad in ragged], **options)
+    except pd.errors.ParserError as error:
+        raise DataFormatError(f"{path} is not a readable CSV file: {error}") from error
+    return raw, ragged
 
 
 def _convert_columns(

@@ -80,20 +80,21 @@ class Effects:
             QueueUrl=self._resources.dead_letter_url, AttributeNames=["QueueArn"]
         )
 
-    def blocked_among(self, accounts: set[str]) -> set[str]:
-        """Which of these senders are already on the block list."""
-        blocked: set[str] = set()
+    def blocked_among(self, accounts: set[str]) -> dict[str, str]:
+        """Senders of these that are on the block list, with the transaction that blocked each."""
+        blocked: dict[str, str] = {}
         table = self._names.blocklist_table
         for part in chunks(sorted(accounts), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 table: {
                     "Keys": [{"account": {"S": account}} for account in part],
-                    "ProjectionExpression": "account",
+                    "ProjectionExpression": "account, tx_id",
                 }
             }
             for attempt in range(_RETRIES + 1):
                 response = self._clients.dynamodb.batch_get_item(RequestItems=request)
-                blocked.update(item["account"]["S"] for item in response["Responses"][table])
+                for item in response["Responses"][table]:
+                    blocked[item["account"]["S"]] = item.get("tx_id", {}).get("S", "")
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -143,10 +144,12 @@ class Effects:
             else:
                 raise RuntimeError(f"{len(entries)} alerts could not be published")
 
-    def log_decisions(self, shard_id: str, decisions: Sequence[Decision]) -> str:
+    def log_decisions(self, shard_id: str, decisions: Sequence[dict[str, Any]]) -> str | None:
         """Write a batch's decisions as one JSON-lines object; returns its key."""
-        key = f"decisions/{shard_id}/{decisions[0].sequence_number}.jsonl"
-        body = "".join(json.dumps(d.to_json_dict()) + "\n" for d in decisions)
+        if not decisions:
+            return None
+        key = f"decisions/{shard_id}/{decisions[0]['sequence_number']}.jsonl"
+        body = "".join(json.dumps(decision) + "\n" for decision in decisions)
         self._clients.s3.put_object(
             Bucket=self._names.decisions_bucket,
             Key=key,

@@ -8,7 +8,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app.consumer.decisions import Decision, StreamRecord, Verdict, decide, scoring_columns
+from app.consumer.decisions import (
+    Decision,
+    StreamRecord,
+    Verdict,
+    decide,
+    is_refused,
+    scoring_columns,
+)
 from app.consumer.effects import Effects, RejectedRecord
 from app.consumer.stats import ConsumerStats
 from app.errors import InvalidRecordError
@@ -57,7 +64,7 @@ class BatchProcessor:
                 )
 
         blocked = self._effects.blocked_among({r.transaction.nameOrig for r in valid})
-        to_score = [r.transaction for r in valid if r.transaction.nameOrig not in blocked]
+        to_score = [r.transaction for r in valid if not is_refused(r.transaction, blocked)]
         scores = dict(
             zip(
                 (tx.tx_id for tx in to_score),
@@ -76,13 +83,17 @@ class BatchProcessor:
         )
 
         frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
-        # The three effects are independent, so they run side by side: a batch is durable after
-        # the slowest of them rather than after their sum.
-        pending = [self._pool.submit(self._block_and_alert, frauds)] if frauds else []
+        records_out = [d.to_json_dict() for d in decisions]
+        # The effects are independent of each other, so they run side by side and a batch is
+        # durable after the slowest of them, not after their sum. Only the alert waits for
+        # its block, because it tells the operators that the account is blocked.
+        logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
+        blocks = [self._pool.submit(self._effects.block, d) for d in frauds]
+        newly_blocked = sum(future.result() for future in blocks)
+        if frauds:
+            self._effects.publish_alerts(frauds)
         if decisions:
-            pending.append(self._pool.submit(self._effects.log_decisions, shard_id, decisions))
-        results = [future.result() for future in pending]
-        newly_blocked = results[0] if frauds else 0
+            logged.result()
         durable_at = self._clock()
 
         self._stats.record_batch(
@@ -92,15 +103,9 @@ class BatchProcessor:
             started_at=started_at,
             durable_at=durable_at,
         )
-        for decision in decisions:
-            _log_decision(decision)
+        for decision, record in zip(decisions, records_out, strict=True):
+            _log_decision(decision, record)
         return decisions
-
-    def _block_and_alert(self, frauds: list[Decision]) -> int:
-        """Block each fraud's sender, then alert; returns how many senders were new."""
-        newly_blocked = sum(self._effects.block(decision) for decision in frauds)
-        self._effects.publish_alerts(frauds)
-        return newly_blocked
 
     def _validate(
         self, shard_id: str, records: Sequence[dict[str, Any]]
@@ -131,8 +136,8 @@ class BatchProcessor:
         return valid, rejected
 
 
-def _log_decision(decision: Decision) -> None:
-    fields = {"decision": decision.to_json_dict()}
+def _log_decision(decision: Decision, record: dict[str, Any]) -> None:
+    fields = {"decision": record}
     if decision.verdict is Verdict.FRAUD:
         decision_log.warning(
             "🚨 FRAUD DETECTED: %.2f %s score=%.4f",

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app.aws import AwsClients
 from app.consumer.checkpoints import CheckpointStore
@@ -72,18 +72,31 @@ class ShardWorker(threading.Thread):
                     return
         last = self._checkpoints.load(self.shard_id)
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
-        iterator: str | None = self._iterator(last)
         saved = last
         next_checkpoint = time.monotonic() + self._checkpoint_interval
-        while iterator is not None and not self._stopping.is_set():
+        pause = _RETRY_PAUSE_SECONDS
+        iterator: str | None = None
+        closed = False
+        while not self._stopping.is_set():
             try:
+                # A fresh iterator always starts right after the last record handled, so
+                # re-acquiring one (expired, or after an outage) neither skips nor repeats.
+                iterator = iterator or self._iterator(last)
                 response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._limit)
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ExpiredIteratorException":
-                    raise
-                logger.warning("iterator of shard %s expired; re-acquiring", self.shard_id)
-                iterator = self._iterator(last)
+            except (ClientError, BotoCoreError) as error:
+                iterator = None
+                code = _error_code(error)
+                if code == "ExpiredIteratorException":
+                    logger.info("iterator of shard %s expired; re-acquiring", self.shard_id)
+                    continue
+                # Throttling past botocore's own retries, or AWS out of reach: wait it out.
+                logger.warning("reading shard %s failed (%s); retrying", self.shard_id, code)
+                if self._stopping.wait(pause):
+                    break
+                pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
                 continue
+            pause = _RETRY_PAUSE_SECONDS
+
             records: list[dict[str, Any]] = response["Records"]
             if records:
                 if not self._process_until_durable(records):
@@ -93,12 +106,17 @@ class ShardWorker(threading.Thread):
                     self._checkpoints.save(self.shard_id, last)
                     saved = last
                     next_checkpoint = time.monotonic() + self._checkpoint_interval
+
             iterator = response.get("NextShardIterator")
+            if iterator is None:
+                closed = True
+                break
             if not records:
                 self._stopping.wait(self._idle_poll)
+
         if last is not None and last != saved:
             self._checkpoints.save(self.shard_id, last)
-        if iterator is None:
+        if closed:
             logger.info("shard %s is closed and fully read", self.shard_id)
             self.finished.set()
 
@@ -127,24 +145,21 @@ class ShardWorker(threading.Thread):
             try:
                 self._processor.process(self.shard_id, records)
                 return True
-            except ClientError as error:
+            except (ClientError, BotoCoreError, RuntimeError) as error:
                 logger.warning(
                     "batch of %d records on shard %s failed (%s); retrying in %.1fs",
                     len(records),
                     self.shard_id,
-                    error.response["Error"]["Code"],
-                    pause,
-                    exc_info=error,
-                )
-            except (OSError, RuntimeError) as error:
-                logger.warning(
-                    "batch of %d records on shard %s failed (%s); retrying in %.1fs",
-                    len(records),
-                    self.shard_id,
-                    error,
+                    _error_code(error),
                     pause,
                     exc_info=error,
                 )
             if self._stopping.wait(pause):
                 return False
             pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,105 @@
+"""End-to-end tests of the consumer (``app.consumer.consumer``): stream in, decisions out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import islice
+from typing import Any
+
+import pytest
+
+from app.consumer.consumer import Consumer
+from app.errors import AwsSetupError
+from app.producer import StreamProducer
+from app.settings import Settings
+from app.sources.synthetic import synthetic_transactions
+
+SETTINGS = Settings(environment="local", idle_poll_seconds=0.01)
+
+
+def tagged_rows(count: int, *, prefix: str, seed: int) -> list[dict[str, Any]]:
+    """Generated rows with known transaction ids, so the log can be checked against them."""
+    rows = islice(synthetic_transactions(seed=seed, fraud_rate=0.05), count)
+    return [{"tx_id": f"{prefix}-{i}", **row} for i, row in enumerate(rows)]
+
+
+def run_until_handled(consumer: Consumer, count: int, poll) -> None:
+    consumer.start()
+    try:
+        poll(
+            lambda: consumer.stats.handled >= count or bool(consumer.failed),
+            timeout=60,
+            what=f"the consumer to handle {count} records",
+        )
+    finally:
+        consumer.stop()
+    assert not consumer.failed, f"shard workers failed: {[w.error for w in consumer.failed]}"
+
+
+def test_consumer_decides_every_transaction_once_and_resumes_after_a_restart(
+    local_aws_env, model, poll
+) -> None:
+    producer = StreamProducer(local_aws_env.clients.kinesis, local_aws_env.names.stream)
+
+    # Given 240 transactions on the stream
+    first = tagged_rows(240, prefix="a", seed=31)
+    producer.run(first)
+
+    # When a consumer reads them and is stopped
+    consumer = Consumer(local_aws_env.clients, SETTINGS, model)
+    run_until_handled(consumer, len(first), poll)
+
+    # Then each was decided exactly once, and some were fraud
+    assert consumer.stats.handled == consumer.stats.decisions == 240, consumer.stats.verdicts
+    assert consumer.stats.verdicts["fraud"] > 0, f"verdicts {consumer.stats.verdicts}"
+    logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
+    assert logged == Counter(row["tx_id"] for row in first), "decisions log after the first run"
+    log_after_first_run = local_aws_env.decision_log_objects()
+
+    # Given 90 more transactions put while no consumer runs
+    second = tagged_rows(90, prefix="b", seed=32)
+    producer.run(second)
+
+    # When a new consumer starts
+    restarted = Consumer(local_aws_env.clients, SETTINGS, model)
+    run_until_handled(restarted, len(second), poll)
+
+    # Then it decided only the new ones, resuming from the checkpoints
+    assert restarted.stats.handled == restarted.stats.decisions == 90, restarted.stats.verdicts
+    objects = local_aws_env.decision_log_objects()
+    for key, text in log_after_first_run.items():
+        assert objects.get(key) == text, f"decisions-log object {key} was rewritten"
+    logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
+    duplicates = {tx_id: n for tx_id, n in logged.items() if n > 1}
+    assert not duplicates, f"decided more than once: {duplicates}"
+    assert set(logged) == {row["tx_id"] for row in first + second}, "a transaction is missing"
+
+
+def test_consumer_refuses_a_taken_over_account_that_tries_again(
+    local_aws_env, model, poll, make_fraud_row, make_row
+) -> None:
+    # Given a takeover, then later a payment by the same account
+    rows = [
+        make_fraud_row(tx_id="t-1", nameOrig="C808"),
+        make_row(tx_id="t-2", nameOrig="C901"),
+        make_row(tx_id="t-3", nameOrig="C808"),
+    ]
+    StreamProducer(local_aws_env.clients.kinesis, local_aws_env.names.stream).run(rows)
+
+    # When the consumer runs
+    consumer = Consumer(local_aws_env.clients, SETTINGS, model)
+    run_until_handled(consumer, 3, poll)
+
+    # Then the takeover is fraud, the retry refused, the other payment normal
+    logged = {d["tx_id"]: d["verdict"] for d in local_aws_env.decision_log()}
+    assert logged == {"t-1": "fraud", "t-2": "normal", "t-3": "refused"}, logged
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["t-1"]
+
+
+def test_consumer_start_without_resources_names_the_missing_queue(local_aws_env, model) -> None:
+    # Given a local AWS without the dead-letter queue
+    local_aws_env.clients.sqs.delete_queue(QueueUrl=local_aws_env.resources.dead_letter_url)
+
+    # When / Then starting says which queue is missing
+    with pytest.raises(AwsSetupError, match=local_aws_env.names.dead_letter_queue):
+        Consumer(local_aws_env.clients, SETTINGS, model).start()

@@ -1,0 +1,154 @@
+"""Tests for the consumer's effects on AWS (``app.consumer.effects``) on the local AWS."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from app.consumer.decisions import Decision, Verdict
+from app.consumer.effects import (
+    Effects,
+    RejectedRecord,
+    alert_message,
+    as_decimal,
+    dead_letter_body,
+)
+
+
+@pytest.fixture
+def effects(local_aws_env) -> Effects:
+    return Effects(local_aws_env.clients, local_aws_env.resources)
+
+
+@pytest.fixture
+def make_decision():
+    def factory(**overrides) -> Decision:
+        decision = Decision(
+            tx_id="tx-1",
+            account="C1",
+            recipient="C2",
+            amount=18498.8,
+            type="TRANSFER",
+            step=4,
+            verdict=Verdict.FRAUD,
+            score=0.987654,
+            threshold=0.1,
+            model_version="cb-test",
+            shard_id="shardId-000000000000",
+            sequence_number="42",
+            label=1,
+            sent_at=1.0,
+            received_at=2.0,
+            decided_at=1_700_000_000.1234,
+        )
+        return replace(decision, **overrides)
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (18498.8, "18498.8"),
+        (0.1, "0.1"),
+        (181.0, "181.0"),
+        (1e-7, "1E-7"),
+        (9.99e11, "999000000000.0"),
+    ],
+)
+def test_as_decimal_is_the_shortest_exact_text(value: float, expected: str) -> None:
+    assert as_decimal(value) == Decimal(expected), f"as_decimal({value!r}) = {as_decimal(value)!r}"
+
+
+def test_as_decimal_accepts_numpy_floats() -> None:
+    assert as_decimal(np.float64(0.3)) == Decimal("0.3")
+
+
+def test_effects_block_is_idempotent_per_account(local_aws_env, effects, make_decision) -> None:
+    # Given an account blocked once
+    assert effects.block(make_decision()) is True
+
+    # When it is blocked again by another transaction
+    again = effects.block(make_decision(tx_id="tx-2", amount=5.0))
+
+    # Then the second write is a no-op reported as "already there"
+    assert again is False
+    item = local_aws_env.blocklist_item("C1")
+    assert item is not None and item["tx_id"] == "tx-1" and item["amount"] == Decimal("18498.8")
+
+
+def test_effects_blocked_among_finds_blocked_accounts_beyond_one_batch_get(
+    local_aws_env, effects
+) -> None:
+    # Given 130 blocked accounts (more than one BatchGetItem of 100)
+    blocked = sorted(f"C{i}" for i in range(130))
+    for start in range(0, len(blocked), 25):
+        local_aws_env.clients.dynamodb.batch_write_item(
+            RequestItems={
+                local_aws_env.names.blocklist_table: [
+                    {"PutRequest": {"Item": {"account": {"S": account}}}}
+                    for account in blocked[start : start + 25]
+                ]
+            }
+        )
+
+    # When 250 accounts are looked up
+    found = effects.blocked_among({f"C{i}" for i in range(250)})
+
+    # Then exactly the blocked ones are found
+    assert set(found) == set(blocked), (
+        f"missing {set(blocked) - set(found)}, extra {set(found) - set(blocked)}"
+    )
+
+
+def test_effects_publish_alerts_delivers_each_once(local_aws_env, effects, make_decision) -> None:
+    frauds = [make_decision(tx_id=f"tx-{i}", account=f"C{i}") for i in range(23)]
+
+    effects.publish_alerts(frauds)
+
+    alerts = local_aws_env.inbox_alerts()
+    assert sorted(a["tx_id"] for a in alerts) == sorted(f"tx-{i}" for i in range(23))
+
+
+def test_alert_message_says_why() -> None:
+    decision = Decision(
+        tx_id="tx-9",
+        account="C9",
+        recipient="C10",
+        amount=1.5,
+        type="CASH_OUT",
+        step=1,
+        verdict=Verdict.FRAUD,
+        score=0.75,
+        threshold=0.1,
+        model_version="cb-x",
+        shard_id="s",
+        sequence_number="1",
+        label=None,
+        sent_at=None,
+        received_at=0.0,
+        decided_at=3.0,
+    )
+
+    message = alert_message(decision)
+
+    assert message["event"] == "fraud_detected" and message["tx_id"] == "tx-9"
+    assert message["reason"] == (
+        "fraud score 0.7500 is at or above the model's threshold 0.1000; account C9 is now blocked"
+    )
+
+
+def test_dead_letter_body_keeps_a_truncated_payload_and_its_hash() -> None:
+    data = b"\xff" * 10_000
+    record = RejectedRecord("record: Invalid JSON", "shardId-1", "77", "C1", data)
+
+    body = dead_letter_body(record)
+
+    assert body["payload_encoding"] == "base64" and body["payload_truncated"] is True
+    assert base64.b64decode(body["payload"]) == data[:8192]
+    assert body["payload_bytes"] == 10_000 and len(body["payload_sha256"]) == 64
+    assert (body["shard_id"], body["sequence_number"]) == ("shardId-1", "77")

@@ -1,0 +1,315 @@
+"""Tests for processing one batch of stream records (``app.consumer.processor``).
+
+The effects are real: block list in DynamoDB, alerts through SNS into the inbox queue, the
+decisions log in S3 and dead letters in SQS, all on the local AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from app.consumer.decisions import Verdict
+from app.consumer.effects import Effects
+from app.consumer.processor import BatchProcessor
+from app.consumer.stats import ConsumerStats
+from app.sources.synthetic import synthetic_transactions
+
+SHARD = "shardId-000000000000"
+
+
+@pytest.fixture
+def make_processor(local_aws_env, model):
+    """A BatchProcessor with real effects on the local AWS (optionally other clients)."""
+
+    def factory(clients=None) -> BatchProcessor:
+        effects = Effects(clients or local_aws_env.clients, local_aws_env.resources)
+        return BatchProcessor(model, effects, ConsumerStats(), effect_threads=2)
+
+    return factory
+
+
+@pytest.fixture
+def make_batch(make_kinesis_record):
+    """Kinesis records of rows, with increasing sequence numbers from ``first``."""
+
+    def factory(rows: list[dict[str, Any]], first: int = 1) -> list[dict[str, Any]]:
+        return [make_kinesis_record(row, sequence_number=first + i) for i, row in enumerate(rows)]
+
+    return factory
+
+
+def verdicts(decisions) -> dict[str, Verdict]:
+    return {d.tx_id: d.verdict for d in decisions}
+
+
+def test_batch_processor_fraud_blocks_the_sender_alerts_and_logs(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row, model
+) -> None:
+    # Given a takeover transfer of 18498.8 and a normal payment
+    fraud = make_fraud_row(tx_id="tx-fraud", nameOrig="C3000000001", amount=18498.8)
+    normal = make_row(tx_id="tx-normal", nameOrig="C1000000001")
+    records = make_batch([fraud, normal], first=7)
+
+    # When the batch is processed
+    decisions = make_processor().process(SHARD, records)
+
+    # Then the takeover is fraud and the payment normal
+    assert verdicts(decisions) == {"tx-fraud": Verdict.FRAUD, "tx-normal": Verdict.NORMAL}
+    fraud_decision = decisions[0]
+    assert fraud_decision.score is not None and fraud_decision.score >= model.threshold
+
+    # And the sender is on the block list, the amount stored as the exact DynamoDB number
+    item = local_aws_env.blocklist_item("C3000000001")
+    assert item is not None, "C3000000001 is not on the block list"
+    assert item["amount"] == Decimal("18498.8"), f"amount stored as {item['amount']!r}"
+    assert item["tx_id"] == "tx-fraud"
+    assert item["score"] == Decimal(repr(fraud_decision.score)), f"score {item['score']!r}"
+    assert item["model_version"] == model.version
+    assert local_aws_env.blocklist_item("C1000000001") is None, "the payer must not be blocked"
+
+    # And exactly one alert reached the inbox, raw JSON naming the transaction and why
+    alerts = local_aws_env.inbox_alerts()
+    assert len(alerts) == 1, f"inbox holds {alerts}"
+    alert = alerts[0]
+    assert alert["tx_id"] == "tx-fraud" and alert["account"] == "C3000000001"
+    assert alert["score"] == fraud_decision.score
+    assert "threshold" in alert["reason"] and "C3000000001" in alert["reason"], alert["reason"]
+
+    # And the decisions log holds one object with one JSON line per decision, in stream order
+    objects = local_aws_env.decision_log_objects()
+    key = f"decisions/{SHARD}/{records[0]['SequenceNumber']}.jsonl"
+    assert list(objects) == [key], f"decisions bucket holds {list(objects)}"
+    logged = local_aws_env.decision_log()
+    assert [(d["tx_id"], d["verdict"]) for d in logged] == [
+        ("tx-fraud", "fraud"),
+        ("tx-normal", "normal"),
+    ]
+    assert logged[0]["sequence_number"] == records[0]["SequenceNumber"]
+    assert logged[0]["shard_id"] == SHARD and logged[0]["label"] == 1
+
+
+def test_batch_processor_later_row_of_a_blocked_sender_is_refused(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row
+) -> None:
+    # Given a sender blocked by an earlier batch
+    processor = make_processor()
+    processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C55")]))
+    assert len(local_aws_env.inbox_alerts()) == 1
+
+    # When the same sender makes a harmless-looking payment in a later batch
+    later = make_row(tx_id="tx-2", nameOrig="C55")
+    decisions = processor.process(SHARD, make_batch([later], first=2))
+
+    # Then it is refused without a score, and nobody is alerted again
+    assert [(d.tx_id, d.verdict, d.score) for d in decisions] == [("tx-2", Verdict.REFUSED, None)]
+    assert local_aws_env.inbox_alerts() == [], "a refusal must not alert again"
+    item = local_aws_env.blocklist_item("C55")
+    assert item is not None and item["tx_id"] == "tx-1", f"block item changed: {item}"
+
+
+def test_batch_processor_later_row_of_a_sender_blocked_in_the_same_batch_is_refused(
+    local_aws_env, make_processor, make_batch, make_fraud_row
+) -> None:
+    # Given a takeover and a second drain by the same sender in one batch
+    rows = [
+        make_fraud_row(tx_id="tx-1", nameOrig="C56"),
+        make_fraud_row(tx_id="tx-2", nameOrig="C56", amount=999.0),
+    ]
+
+    # When processed
+    decisions = make_processor().process(SHARD, make_batch(rows))
+
+    # Then the first is fraud, the second refused, and one alert goes out
+    assert [(d.verdict, d.score is None) for d in decisions] == [
+        (Verdict.FRAUD, False),
+        (Verdict.REFUSED, True),
+    ]
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
+
+
+def test_batch_processor_normal_row_is_normal_with_no_effect_but_the_log(
+    local_aws_env, make_processor, make_batch, make_row, model
+) -> None:
+    decisions = make_processor().process(SHARD, make_batch([make_row(tx_id="tx-n")]))
+
+    assert [(d.tx_id, d.verdict) for d in decisions] == [("tx-n", Verdict.NORMAL)]
+    assert decisions[0].score is not None and decisions[0].score < model.threshold
+    assert local_aws_env.blocklist_item("C1000000001") is None
+    assert local_aws_env.inbox_alerts() == []
+    assert [d["tx_id"] for d in local_aws_env.decision_log()] == ["tx-n"]
+
+
+def test_batch_processor_never_uses_the_label(local_aws_env, make_processor, make_batch) -> None:
+    # Given 150 generated rows (takeovers, retries by blocked senders, legit rows)
+    rows = [
+        {**row, "tx_id": f"tx-{i}"}
+        for i, row in enumerate(islice(synthetic_transactions(seed=9, fraud_rate=0.1), 150))
+    ]
+
+    def outcome(batch_rows: list[dict[str, Any]]) -> list[tuple[str, str, float | None]]:
+        local_aws_env.reset()
+        decisions = make_processor().process(SHARD, make_batch(batch_rows))
+        return [(d.tx_id, d.verdict.value, d.score) for d in decisions]
+
+    # When they are processed as they are, with every label flipped, and with no label at all
+    as_labelled = outcome(rows)
+    flipped = outcome([{**row, "isFraud": 1 - row["isFraud"]} for row in rows])
+    unlabelled = outcome([{k: v for k, v in row.items() if k != "isFraud"} for row in rows])
+
+    # Then the verdicts and scores are identical
+    assert {v for _, v, _ in as_labelled} == {"fraud", "normal", "refused"}, "need every verdict"
+    assert flipped == as_labelled, "flipping isFraud changed a decision"
+    assert unlabelled == as_labelled, "removing isFraud changed a decision"
+
+
+def test_batch_processor_sets_malformed_records_aside_and_decides_the_rest(
+    local_aws_env, make_processor, make_kinesis_record, make_row
+) -> None:
+    # Given good records around bad JSON, binary bytes, an unknown type and a repeated tx_id
+    records = [
+        make_kinesis_record(make_row(tx_id="good-1", nameOrig="C1"), sequence_number=1),
+        make_kinesis_record(data=b'{"tx_id": "broken', sequence_number=2, partition_key="C2"),
+        make_kinesis_record(make_row(tx_id="good-2", nameOrig="C3"), sequence_number=3),
+        make_kinesis_record(make_row(tx_id="bad-type", type="CASH-OUT"), sequence_number=4),
+        make_kinesis_record(data=b"\x89PNG\xff\x00", sequence_number=5, partition_key="C5"),
+        make_kinesis_record(make_row(tx_id="good-1", nameOrig="C6"), sequence_number=6),
+        make_kinesis_record(make_row(tx_id="good-3", nameOrig="C7"), sequence_number=7),
+    ]
+    processor = make_processor()
+
+    # When the batch is processed
+    decisions = processor.process(SHARD, records)
+
+    # Then the good records are decided
+    assert [d.tx_id for d in decisions] == ["good-1", "good-2", "good-3"]
+
+    # And each bad one is in the dead-letter queue with its reason and place on the stream
+    letters = {letter["sequence_number"]: letter for letter in local_aws_env.dead_letters()}
+    expected = {
+        records[1]["SequenceNumber"]: "Invalid JSON",
+        records[3]["SequenceNumber"]: "type:",
+        records[4]["SequenceNumber"]: "Invalid JSON",
+        records[5]["SequenceNumber"]: "duplicate transaction id good-1",
+    }
+    assert set(letters) == set(expected), f"dead letters at {sorted(letters)}"
+    for sequence_number, reason in expected.items():
+        letter = letters[sequence_number]
+        assert reason in letter["reason"], f"dead letter {sequence_number}: {letter['reason']}"
+        assert letter["shard_id"] == SHARD, f"dead letter {sequence_number}: {letter}"
+    binary = letters[records[4]["SequenceNumber"]]
+    assert binary["payload_encoding"] == "base64" and binary["partition_key"] == "C5"
+    assert letters[records[3]["SequenceNumber"]]["payload_encoding"] == "utf-8"
+
+    # And the statistics count both
+    assert processor._stats.decisions == 3 and processor._stats.dead_lettered == 4
+
+
+def test_batch_processor_logs_each_decision(
+    make_processor, make_batch, make_fraud_row, make_row, caplog, monkeypatch
+) -> None:
+    # Given the decision logger reaching the capture (the CLI may have cut it off)
+    monkeypatch.setattr(logging.getLogger("fds.decisions"), "propagate", True)
+    rows = [
+        make_fraud_row(tx_id="tx-1", nameOrig="C77", amount=5000.0),
+        make_row(tx_id="tx-2", nameOrig="C78", amount=12.5),
+        make_row(tx_id="tx-3", nameOrig="C77"),
+    ]
+
+    # When a batch with a fraud, a normal payment and a refusal is processed
+    with caplog.at_level(logging.INFO, logger="fds.decisions"):
+        make_processor().process(SHARD, make_batch(rows))
+
+    # Then each has its line, with the structured decision attached
+    lines = [r.getMessage() for r in caplog.records if r.name == "fds.decisions"]
+    assert any(line.startswith("🚨 FRAUD DETECTED: 5000.00 C77") for line in lines), lines
+    assert "🚫 BLOCKED: C77" in lines, lines
+    assert "✅ NORMAL: 12.50" in lines, lines
+    assert "⛔ REFUSED: C77 is blocked" in lines, lines
+    fraud_record = next(r for r in caplog.records if r.getMessage().startswith("🚨"))
+    assert fraud_record.decision["tx_id"] == "tx-1"  # type: ignore[attr-defined]
+
+
+def test_batch_processor_batch_of_only_blocked_senders_scores_nothing(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row
+) -> None:
+    processor = make_processor()
+    processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C9")]))
+
+    decisions = processor.process(SHARD, make_batch([make_row(tx_id="tx-2", nameOrig="C9")], 5))
+
+    assert [(d.verdict, d.score) for d in decisions] == [(Verdict.REFUSED, None)]
+
+
+def test_batch_processor_empty_batch_has_no_effect(local_aws_env, make_processor) -> None:
+    assert make_processor().process(SHARD, []) == []
+    assert local_aws_env.decision_log_objects() == {}
+
+
+def test_batch_processor_replayed_batch_keeps_its_decisions(
+    local_aws_env, make_processor, make_batch, make_fraud_row
+) -> None:
+    # Given a batch with a takeover, processed once
+    records = make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C61")])
+    first = make_processor().process(SHARD, records)
+    assert [d.verdict for d in first] == [Verdict.FRAUD]
+
+    # When the same batch is delivered again (a new consumer resumes before it)
+    again = make_processor().process(SHARD, records)
+
+    # Then the decision is the same, and the log still records the fraud
+    assert [(d.verdict, d.score) for d in again] == [(d.verdict, d.score) for d in first]
+    assert [d["verdict"] for d in local_aws_env.decision_log()] == ["fraud"]
+
+
+class FailingPublish:
+    """An SNS client whose first publish_batch fails as a service error would."""
+
+    def __init__(self, sns: Any) -> None:
+        self._sns = sns
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def publish_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ClientError(
+                {"Error": {"Code": "InternalError", "Message": "injected"}}, "PublishBatch"
+            )
+        return self._sns.publish_batch(**kwargs)
+
+
+def test_batch_processor_failed_alert_fails_the_batch(
+    local_aws_env, make_processor, make_batch, make_fraud_row
+) -> None:
+    # Given an alert topic that fails once
+    sns = FailingPublish(local_aws_env.clients.sns)
+    processor = make_processor(local_aws_env.with_clients(sns=sns))
+
+    # When a batch with a takeover is processed, the error surfaces so the batch is retried
+    with pytest.raises(ClientError, match="injected"):
+        processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C62")]))
+
+
+def test_batch_processor_alert_is_delivered_when_the_batch_is_retried(
+    local_aws_env, make_processor, make_batch, make_fraud_row
+) -> None:
+    # Given an alert topic that fails once, and a batch with a takeover
+    sns = FailingPublish(local_aws_env.clients.sns)
+    processor = make_processor(local_aws_env.with_clients(sns=sns))
+    records = make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C63")])
+    with pytest.raises(ClientError):
+        processor.process(SHARD, records)
+
+    # When the batch is retried, as the shard worker does
+    processor.process(SHARD, records)
+
+    # Then the operators got the alert for that fraud
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]

@@ -1,0 +1,134 @@
+"""Tests for the ``fds`` command line (``app.cli``).
+
+Quick commands run in-process through typer's CliRunner; the ones whose exit path or child
+process matters (``main()`` turning errors into one line, ``demo`` starting the local AWS as a
+subprocess) run as ``python -m app.cli`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from ml.errors import DataFormatError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EVALUATE_KEYS = {"rows", "auprc", "roc_auc", "precision", "recall", "threshold"}
+SUMMARY_KEYS = {
+    "transactions",
+    "decisions",
+    "fraud_detected",
+    "true_positives",
+    "false_positives",
+    "false_negatives",
+    "blocked_refusals",
+    "alerts_delivered",
+    "throughput_tps",
+    "latency_ms",
+}
+
+
+def run_fds(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``fds ARGS`` as a child process; wide columns so rich never wraps a path."""
+    env = {**os.environ, "COLUMNS": "1000"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def runner(restore_logging) -> CliRunner:
+    return CliRunner()
+
+
+def test_cli_train_with_a_missing_data_file_fails_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-paysim.csv"
+
+    result = run_fds("train", "--data", str(missing), "--out", str(tmp_path / "model"))
+
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
+    assert str(missing) in result.stderr, f"stderr does not name the file: {result.stderr}"
+    assert "Traceback" not in result.stderr, "an expected error must be one line, not a trace"
+    assert not (tmp_path / "model").exists()
+
+
+def test_cli_evaluate_json_prints_one_object(runner: CliRunner, synthetic_csv) -> None:
+    # Given a small labelled CSV
+    csv = synthetic_csv(1000, seed=41, fraud_rate=0.05)
+
+    # When it is evaluated with --json
+    result = runner.invoke(app, ["evaluate", "--data", str(csv), "--json"])
+
+    # Then stdout is one JSON object with the metrics
+    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one line of JSON, got {result.stdout!r}"
+    report = json.loads(lines[0])
+    assert set(report) >= EVALUATE_KEYS, f"missing {EVALUATE_KEYS - set(report)}"
+    assert report["rows"] == 1000
+
+
+def test_cli_evaluate_with_weights_and_steps(runner: CliRunner, synthetic_csv) -> None:
+    csv = synthetic_csv(1500, seed=42, fraud_rate=0.05, weight=lambda row: 2.0)
+
+    result = runner.invoke(
+        app,
+        ["evaluate", "--data", str(csv), "--json", "--weights", "sample_weight", "--steps", "2-3"],
+    )
+
+    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+    report = json.loads(result.stdout)
+    assert report["rows"] == 1000 and report["weighted"] is True, report
+
+
+def test_cli_evaluate_with_a_bad_step_range_fails(runner: CliRunner, synthetic_csv) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", str(synthetic_csv(10)), "--steps", "9-1"])
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, DataFormatError), repr(result.exception)
+    assert "9-1" in str(result.exception)
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "200000"])
+def test_cli_demo_rate_out_of_range_is_a_usage_error(runner: CliRunner, rate: str) -> None:
+    result = runner.invoke(app, ["demo", "--rate", rate, "--limit", "10"])
+
+    assert result.exit_code == 2, f"--rate {rate}: exit {result.exit_code}: {result.output}"
+    assert "--rate" in result.output, f"the option should be named: {result.output}"
+
+
+def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> None:
+    # Given an output path for the summary
+    out = tmp_path / "out" / "summary.json"
+
+    # When the demo runs 200 generated transactions through the local pipeline
+    result = run_fds(
+        "demo", "--limit", "200", "--rate", "200", "--summary-json", str(out), "--quiet"
+    )
+
+    # Then it succeeds and every transaction is accounted for
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
+    assert "FRAUD DETECTED" not in result.stdout, "--quiet must hide the decision lines"
+    summary = json.loads(out.read_text())
+    assert set(summary) >= SUMMARY_KEYS, f"summary lacks {SUMMARY_KEYS - set(summary)}"
+    assert summary["transactions"] == 200, summary
+    assert summary["decisions"] == summary["transactions"], summary
+    assert summary["fraud_detected"] > 0, summary
+    assert summary["alerts_delivered"] == summary["fraud_detected"], summary
+    assert summary["true_positives"] + summary["false_positives"] == summary["fraud_detected"]
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99", "max"}, summary["latency_ms"]
+    assert all(value is not None for value in summary["latency_ms"].values()), summary
+    assert summary["throughput_tps"] > 0, summary

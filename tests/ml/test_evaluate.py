@@ -1,0 +1,90 @@
+"""Tests for measuring a model on labelled rows (``ml.evaluate``), on generated and real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml.data import read_paysim
+from ml.evaluate import evaluate_model
+from ml.model import FraudModel
+
+#: The real PaySim sample lives next to the repository, in ../shared; it is never committed.
+REAL_DATA = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "paysim"
+    / "paysim_weighted_steps001-400.csv"
+)
+REPORT_KEYS = {"rows", "auprc", "roc_auc", "precision", "recall", "threshold"}
+
+
+def test_evaluate_model_reports_the_metrics_at_the_model_threshold(
+    model: FraudModel, synthetic_csv
+) -> None:
+    # Given labelled generated rows
+    data = read_paysim(synthetic_csv(2000, seed=21, fraud_rate=0.05))
+
+    # When the shipped model is evaluated on them
+    report = evaluate_model(model, data)
+
+    # Then the report holds the metrics, for every row, at the model's threshold
+    assert set(report) >= REPORT_KEYS, f"report lacks {REPORT_KEYS - set(report)}"
+    assert report["rows"] == 2000
+    assert report["threshold"] == model.threshold
+    assert report["model_version"] == model.version
+    assert report["data_sha256"] == data.fingerprint
+    assert report["weighted"] is False
+    for key in ("auprc", "roc_auc", "precision", "recall"):
+        assert 0.0 <= report[key] <= 1.0, f"{key} = {report[key]}"
+    assert report["recall"] > 0.9, f"the takeover pattern should be caught: {report}"
+
+
+def test_evaluate_model_weighted_metrics_differ_from_unweighted(
+    model: FraudModel, make_row, make_fraud_row, write_csv
+) -> None:
+    # Given 4 caught frauds, 4 clean payments, one legit row that looks like a takeover (a
+    # false positive) and one fraud that looks like a payment (a missed fraud)
+    rows = [make_fraud_row(nameOrig=f"C10{i}", amount=1000.0 * (i + 1)) for i in range(4)]
+    rows += [make_row(nameOrig=f"C20{i}") for i in range(4)]
+    rows += [make_fraud_row(nameOrig="C301", amount=50_000.0, isFraud=0)]
+    rows += [make_row(nameOrig="C401", isFraud=1)]
+    columns = (*rows[0], "sample_weight")
+    weights = [1.0] * 4 + [1.0] * 4 + [10.0] + [3.0]
+    path = write_csv(
+        [{**r, "sample_weight": w} for r, w in zip(rows, weights, strict=True)], columns=columns
+    )
+
+    # When it is evaluated with and without the weights
+    unweighted = evaluate_model(model, read_paysim(path))
+    weighted = evaluate_model(model, read_paysim(path, weights_column="sample_weight"))
+
+    # Then precision and recall follow the weights exactly
+    assert unweighted["precision"] == pytest.approx(4 / 5), f"unweighted {unweighted}"
+    assert unweighted["recall"] == pytest.approx(4 / 5), f"unweighted {unweighted}"
+    assert weighted["precision"] == pytest.approx(4 / 14), f"weighted {weighted}"
+    assert weighted["recall"] == pytest.approx(4 / 7), f"weighted {weighted}"
+    assert weighted["auprc"] != pytest.approx(unweighted["auprc"]), "AUPRC ignores the weights"
+    assert weighted["weighted"] is True and unweighted["weighted"] is False
+
+
+@pytest.mark.real_data
+def test_evaluate_model_default_on_unseen_real_paysim_steps(model: FraudModel) -> None:
+    if not REAL_DATA.is_file():
+        pytest.skip(f"real PaySim rows not found at {REAL_DATA} (shared/ next to the repository)")
+
+    # Given the real weighted sample's steps 1-119, which the shipped model never saw
+    data = read_paysim(REAL_DATA, weights_column="sample_weight", steps=(1, 119))
+    assert data.frame["step"].max() <= 119
+    trained_on = model.metadata.training["steps"]
+    assert trained_on[0] > 119, f"the model was trained on steps {trained_on}"
+
+    # When it is evaluated with the population weights
+    report = evaluate_model(model, data)
+
+    # Then it separates fraud almost perfectly
+    assert report["weighted"] is True
+    assert report["auprc"] >= 0.95, f"weighted AUPRC on steps 1-119: {report}"
+    assert report["recall"] >= 0.95, f"weighted recall on steps 1-119: {report}"

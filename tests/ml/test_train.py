@@ -1,0 +1,113 @@
+"""Tests for training with a split by time (``ml.train``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.data import read_paysim
+from ml.errors import DataFormatError
+from ml.features import FEATURE_NAMES
+from ml.model import METADATA_FILE, MODEL_FILE, load_model
+from ml.train import TrainingOptions, split_step, train_model
+
+SMALL = TrainingOptions(iterations=50, depth=4)
+
+
+@pytest.fixture
+def trained(synthetic_csv, tmp_path: Path):
+    """A model trained on 3,000 generated rows (steps 1-6), and the CSV it came from."""
+    csv = synthetic_csv(3000, seed=11, fraud_rate=0.05)
+    out = tmp_path / "model"
+    model = train_model(read_paysim(csv), out, options=SMALL, source=csv.name)
+    return model, out, csv
+
+
+def test_train_model_writes_the_model_and_its_description(trained) -> None:
+    # Given a model trained on a small synthetic CSV
+    model, out, csv = trained
+
+    # Then the directory holds model.cbm and model.json
+    assert (out / MODEL_FILE).is_file(), f"{out / MODEL_FILE} not written"
+    metadata = json.loads((out / METADATA_FILE).read_text())
+
+    # And model.json names the features, a threshold inside (0, 1) and the validation metrics
+    assert metadata["feature_names"] == list(FEATURE_NAMES)
+    assert 0.0 < metadata["threshold"] < 1.0, f"threshold {metadata['threshold']}"
+    validation = metadata["metrics"]["validation"]
+    for key in ("rows", "frauds", "auprc", "roc_auc", "precision", "recall", "threshold"):
+        assert key in validation, f"validation metrics lack {key}: {validation}"
+    assert validation["frauds"] > 0 and validation["rows"] > validation["frauds"]
+
+    # And it identifies the data exactly
+    training = metadata["training"]
+    assert training["data_sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert training["data"] == csv.name
+    assert training["rows"] == 3000
+    assert metadata["version"] == model.version
+
+
+def test_train_model_validates_on_steps_after_every_training_step(trained) -> None:
+    _, out, csv = trained
+    training = json.loads((out / METADATA_FILE).read_text())["training"]
+    steps = read_paysim(csv).frame["step"].to_numpy()
+
+    first_train, last_train = training["train_steps"]
+    first_valid, last_valid = training["validation_steps"]
+
+    assert (first_train, last_valid) == (int(steps.min()), int(steps.max()))
+    assert last_train < first_valid, f"train {training['train_steps']} overlaps validation"
+    train_rows = steps[steps <= last_train]
+    valid_rows = steps[steps >= first_valid]
+    assert len(train_rows) and len(valid_rows), "both parts must hold rows"
+    assert train_rows.max() < valid_rows.min(), "a validation step is not after every train step"
+    assert len(train_rows) + len(valid_rows) == len(steps), "every row is in one part"
+
+
+def test_train_model_directory_loads_and_scores_like_the_returned_model(trained) -> None:
+    model, out, csv = trained
+    frame = read_paysim(csv).frame
+
+    loaded = load_model(out)
+
+    assert loaded.version == model.version
+    assert loaded.threshold == pytest.approx(model.threshold)
+    np.testing.assert_allclose(loaded.score(frame), model.score(frame))
+
+
+def test_train_model_single_step_cannot_be_split(
+    make_row, make_fraud_row, write_csv, tmp_path: Path
+) -> None:
+    path = write_csv([make_row(step=3), make_fraud_row(step=3)])
+
+    with pytest.raises(DataFormatError, match="step 3"):
+        train_model(read_paysim(path), tmp_path / "m", options=SMALL)
+
+
+def test_train_model_without_fraud_in_validation_is_refused(
+    make_row, make_fraud_row, write_csv, tmp_path: Path
+) -> None:
+    # Given fraud only in the early steps
+    rows = [make_row(step=1), make_fraud_row(step=1), make_row(step=2), make_row(step=2)]
+    path = write_csv(rows)
+
+    with pytest.raises(DataFormatError, match="validation part"):
+        train_model(read_paysim(path), tmp_path / "m", options=SMALL)
+    assert not (tmp_path / "m" / MODEL_FILE).exists(), "nothing may be written on a refusal"
+
+
+@pytest.mark.parametrize(
+    ("steps", "share", "cutoff"),
+    [
+        ([1, 1, 2, 2, 3, 3, 4, 4, 5, 5], 0.2, 4),
+        ([1, 2], 0.2, 1),
+        ([1] * 9 + [2], 0.5, 1),
+        ([5, 5, 5, 9], 0.9, 5),
+    ],
+)
+def test_split_step_keeps_a_step_on_each_side(steps: list[int], share: float, cutoff: int) -> None:
+    assert split_step(np.array(steps), share) == cutoff, f"steps {steps}, share {share}"
