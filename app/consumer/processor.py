@@ -85,15 +85,16 @@ class BatchProcessor:
         frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
         records_out = [d.to_json_dict() for d in decisions]
         # The effects are independent of each other, so they run side by side and a batch is
-        # durable after the slowest of them, not after their sum. Only the alert waits for
-        # its block, because it tells the operators that the account is blocked.
+        # durable after the slowest of them, not after their sum. An alert may reach the
+        # operators a moment before its block-list write lands; if that write fails, the whole
+        # batch is retried, so the account does end up blocked as the alert says.
         logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
-        blocks = [self._pool.submit(self._effects.block, d) for d in frauds]
-        newly_blocked = sum(future.result() for future in blocks)
+        newly_blocked = 0
         if frauds:
-            self._effects.publish_alerts(frauds)
-        if decisions:
-            logged.result()
+            alerted = self._pool.submit(self._effects.publish_alerts, frauds)
+            newly_blocked = self._effects.block(frauds)
+            alerted.result()
+        logged.result()
         durable_at = self._clock()
 
         self._stats.record_batch(

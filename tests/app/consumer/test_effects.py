@@ -70,15 +70,18 @@ def test_as_decimal_accepts_numpy_floats() -> None:
 
 def test_effects_block_is_idempotent_per_account(local_aws_env, effects, make_decision) -> None:
     # Given an account blocked once
-    assert effects.block(make_decision()) is True
+    assert effects.block([make_decision()]) == 1
 
-    # When it is blocked again by another transaction
-    again = effects.block(make_decision(tx_id="tx-2", amount=5.0))
+    # When it is blocked again by another transaction, together with a new account
+    again = effects.block(
+        [make_decision(tx_id="tx-2", amount=5.0), make_decision(tx_id="tx-3", account="C7")]
+    )
 
-    # Then the second write is a no-op reported as "already there"
-    assert again is False
+    # Then only the new account counts, and the first block stays as it was
+    assert again == 1, "the already blocked C1 must not count as newly blocked"
     item = local_aws_env.blocklist_item("C1")
     assert item is not None and item["tx_id"] == "tx-1" and item["amount"] == Decimal("18498.8")
+    assert local_aws_env.blocklist_item("C7") is not None, "C7 was not blocked"
 
 
 def test_effects_blocked_among_finds_blocked_accounts_beyond_one_batch_get(
