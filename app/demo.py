@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -77,11 +78,13 @@ def run_demo(options: DemoOptions, console: Console) -> Summary:
         clients = make_clients(settings, local_aws.endpoint_url)
         consumer = Consumer(clients, settings, model)
         consumer.start()
+        inbox = InboxReader(clients, settings)
+        inbox.start()
         started = time.monotonic()
         with ProducerProcess(options, local_aws.endpoint_url) as producer:
             _watch(producer, consumer, options.limit, console)
         consumer.stop()
-        alerts = _delivered_alerts(clients, settings)
+        alerts = inbox.finish()
         elapsed = time.monotonic() - started
 
     return _summarise(
@@ -178,20 +181,44 @@ def _watch(
         time.sleep(0.05)
 
 
-def _delivered_alerts(clients: AwsClients, settings: Settings) -> set[str]:
-    """Transaction ids of the alerts that reached the queue subscribed to the alert topic."""
-    inbox = resolve(clients, settings.names).alerts_inbox_url
-    tx_ids: set[str] = set()
-    empty_reads = 0
-    while empty_reads < 2:
-        messages = clients.sqs.receive_message(
-            QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        empty_reads = 0 if messages else empty_reads + 1
-        for message in messages:
-            tx_ids.add(json.loads(message["Body"])["tx_id"])
-            clients.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
-    return tx_ids
+class InboxReader(threading.Thread):
+    """Reads the operators' inbox (the queue subscribed to the alert topic) as alerts arrive.
+
+    Reading as they come, as an operator's tool would, keeps the queue short; the local
+    server's SQS does work proportional to the queue's length on every message it receives.
+    """
+
+    def __init__(self, clients: AwsClients, settings: Settings) -> None:
+        super().__init__(name="inbox", daemon=True)
+        self._sqs = clients.sqs
+        self._url = resolve(clients, settings.names).alerts_inbox_url
+        self._stopping = threading.Event()
+        self.tx_ids: set[str] = set()
+
+    def run(self) -> None:
+        while True:
+            stopping = self._stopping.is_set()
+            messages = self._sqs.receive_message(
+                QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0 if stopping else 1
+            ).get("Messages", [])
+            for message in messages:
+                self.tx_ids.add(json.loads(message["Body"])["tx_id"])
+            if messages:
+                self._sqs.delete_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(messages)
+                    ],
+                )
+            elif stopping:
+                return
+
+    def finish(self) -> set[str]:
+        """Read what is still queued, then stop; returns the transaction ids alerted."""
+        self._stopping.set()
+        self.join()
+        return self.tx_ids
 
 
 def _summarise(

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from app.errors import ProducerError
 from app.records import encode_record
 
@@ -100,6 +102,19 @@ class StreamProducer:
             "lower --rate"
         )
 
+    def _check_stream(self) -> None:
+        """Fail early, and clearly, if the stream is missing; also loads the client's model,
+        so the first record's put is not slower than the rest."""
+        try:
+            self._kinesis.describe_stream_summary(StreamName=self._stream)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            raise ProducerError(
+                f"stream {self._stream} does not exist: start the local AWS with "
+                "`fds local serve` (and export AWS_ENDPOINT_URL), or deploy the stack"
+            ) from error
+
     def run(
         self,
         rows: Iterable[dict[str, Any]],
@@ -116,6 +131,7 @@ class StreamProducer:
         if first is None:
             return self.report
         source = chain([first], source)
+        self._check_stream()
         started = time.monotonic()
         while not should_stop():
             if rate is None:

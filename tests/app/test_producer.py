@@ -178,3 +178,13 @@ def test_stream_producer_gives_up_after_the_retries(local_aws_env) -> None:
         producer.put_batch(rows(3))
     assert len(kinesis.calls) == 8, "eight attempts"
     assert all(len(call) == 1 for call in kinesis.calls[1:]), "only the refused entry re-sent"
+
+
+def test_stream_producer_missing_stream_says_how_to_create_it(local_aws_env) -> None:
+    # Given a producer pointed at a stream that does not exist
+    producer = StreamProducer(local_aws_env.clients.kinesis, "no-such-stream")
+
+    # When it runs, Then it stops before sending, naming the stream and the way out
+    with pytest.raises(ProducerError, match=r"no-such-stream does not exist.*fds local serve"):
+        producer.run(synthetic_transactions(seed=1), limit=5)
+    assert producer.report.sent == 0
