@@ -57,4 +57,11 @@ def test_local_aws_serves_on_a_free_loopback_port() -> None:
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
-        assert client.list_tables()["TableNames"] == []
+        client.create_table(
+            TableName="served-table",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # moto keeps its state per process, so other tests' tables may be listed too.
+        assert "served-table" in client.list_tables()["TableNames"]
