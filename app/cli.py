@@ -124,7 +124,7 @@ def produce(
     rows = replay_csv(data) if data else synthetic_transactions(seed=seed, fraud_rate=fraud_rate)
     producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
     try:
-        report = producer.run(rows, rate=rate, limit=limit)  # type: ignore[arg-type]
+        report = producer.run(rows, rate=rate, limit=limit)
     except KeyboardInterrupt:
         report = producer.report
     err_console.print(f"sent {report.sent} transactions to {settings.names.stream}")

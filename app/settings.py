@@ -92,12 +92,13 @@ class Settings(BaseSettings):
     model_dir: str | None = Field(
         default=None, description="Model directory; the model shipped with FDS when unset."
     )
-    idle_poll_seconds: float = Field(
+    poll_interval_seconds: float = Field(
         default=0.02,
         ge=0.0,
-        description="Pause after a read that returned nothing. Real Kinesis allows 5 reads per "
-        "second per shard, so 0.2 s there; the local server has no such limit and a short pause "
-        "keeps the decision latency low.",
+        description="Least time between the starts of two reads of one shard, in seconds. Real "
+        "Kinesis allows 5 reads per second per shard, so 0.2 there; the local server has no "
+        "such limit, but every read and batch costs it several calls, so reading back to back "
+        "would spend it on tiny batches.",
     )
     max_records_per_read: int = Field(
         default=1000,

@@ -50,7 +50,7 @@ class Consumer:
                 checkpoints,
                 processor,
                 self._stop,
-                idle_poll_seconds=self._settings.idle_poll_seconds,
+                poll_interval_seconds=self._settings.poll_interval_seconds,
                 max_records_per_read=self._settings.max_records_per_read,
                 wait_for=parent.finished if parent else None,
             )

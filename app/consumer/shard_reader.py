@@ -32,7 +32,7 @@ class ShardWorker(threading.Thread):
         processor: BatchProcessor,
         stop: threading.Event,
         *,
-        idle_poll_seconds: float,
+        poll_interval_seconds: float,
         max_records_per_read: int,
         checkpoint_interval_seconds: float = 1.0,
         wait_for: threading.Event | None = None,
@@ -44,7 +44,7 @@ class ShardWorker(threading.Thread):
         self._checkpoints = checkpoints
         self._processor = processor
         self._stopping = stop
-        self._idle_poll = idle_poll_seconds
+        self._poll_interval = poll_interval_seconds
         self._limit = max_records_per_read
         self._wait_for = wait_for
         # Saving the place is not on the way to a durable decision; doing it once a second
@@ -82,6 +82,7 @@ class ShardWorker(threading.Thread):
                 # A fresh iterator always starts right after the last record handled, so
                 # re-acquiring one (expired, or after an outage) neither skips nor repeats.
                 iterator = iterator or self._iterator(last)
+                read_started = time.monotonic()
                 response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._limit)
             except (ClientError, BotoCoreError) as error:
                 iterator = None
@@ -111,8 +112,10 @@ class ShardWorker(threading.Thread):
             if iterator is None:
                 closed = True
                 break
-            if not records:
-                self._stopping.wait(self._idle_poll)
+            # Reads start at most once per poll interval, busy or not: each read and each
+            # batch costs calls whatever its size, so reading back to back would spend them
+            # on batches of one or two records (Kinesis itself allows 5 reads/s per shard).
+            self._stopping.wait(max(self._poll_interval - (time.monotonic() - read_started), 0))
 
         if last is not None and last != saved:
             self._checkpoints.save(self.shard_id, last)

@@ -55,7 +55,14 @@ class LocalAwsProcess:
         lines: queue.Queue[str] = queue.Queue()
         stdout = self._process.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+        def forward_lines() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        # Reading in a thread lets the wait below time out; the thread also keeps draining the
+        # pipe afterwards, so the server can never block on a full stdout.
+        threading.Thread(target=forward_lines, daemon=True).start()
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
         while not self.endpoint_url:
             try:
@@ -65,9 +72,9 @@ class LocalAwsProcess:
             if match:
                 self.endpoint_url = match.group(1)
             elif self._process.poll() is not None or time.monotonic() > deadline:
-                log = self.log_path.read_text()[-2000:]
+                tail = self.log_path.read_text()[-2000:]
                 self.__exit__()
-                raise AwsSetupError(f"the local AWS did not start; the end of its log:\n{log}")
+                raise AwsSetupError(f"the local AWS did not start; the end of its log:\n{tail}")
         logger.info("local AWS running at %s (pid %d)", self.endpoint_url, self._process.pid)
         return self
 

@@ -43,8 +43,8 @@ def speed_up_request_dispatch() -> None:
         return modules
 
     cached_listing._fds_cached = True  # type: ignore[attr-defined]
-    backends.list_of_moto_modules = cached_listing  # type: ignore[assignment]
-    core_responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = cached_listing
+    core_responses.method_names_from_class = functools.lru_cache(maxsize=None)(
         core_responses.method_names_from_class
     )
     _index_kinesis_shards()
@@ -84,9 +84,9 @@ def _index_kinesis_shards() -> None:
         return found, found[-1].sequence_number, int(behind * 1000)
 
     get_records.moto_scan = scan  # type: ignore[attr-defined]
-    shard.get_max_sequence_number = newest
-    shard.get_min_sequence_number = oldest
-    shard.get_records = get_records
+    shard.get_max_sequence_number = newest  # type: ignore[method-assign]
+    shard.get_min_sequence_number = oldest  # type: ignore[method-assign]
+    shard.get_records = get_records  # type: ignore[method-assign]
 
 
 class LocalAws:

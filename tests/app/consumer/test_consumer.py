@@ -14,7 +14,7 @@ from app.producer import StreamProducer
 from app.settings import Settings
 from app.sources.synthetic import synthetic_transactions
 
-SETTINGS = Settings(environment="local", idle_poll_seconds=0.01)
+SETTINGS = Settings(environment="local", poll_interval_seconds=0.01)
 
 
 def tagged_rows(count: int, *, prefix: str, seed: int) -> list[dict[str, Any]]:

@@ -62,7 +62,7 @@ def run_worker(env, processor: FlakyProcessor, expected: int, poll) -> ShardWork
         checkpoints,
         processor,  # type: ignore[arg-type]
         stop,
-        idle_poll_seconds=0.01,
+        poll_interval_seconds=0.01,
         max_records_per_read=100,
     )
     worker.start()
