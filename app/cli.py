@@ -56,6 +56,13 @@ ModelOption = Annotated[
     Path | None,
     typer.Option("--model", help="Model directory; the model shipped with FDS without it."),
 ]
+WeightsOption = Annotated[
+    str | None,
+    typer.Option("--weights", help="Column of sample weights; every metric is then weighted."),
+]
+StepsOption = Annotated[
+    str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 120-400.")
+]
 Seed = Annotated[int | None, typer.Option("--seed", help="Seed of the built-in generator.")]
 FraudRate = Annotated[
     float,
@@ -153,12 +160,8 @@ def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
 def train(
     data: Annotated[Path, typer.Option("--data", help="A labelled PaySim CSV.")],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model into.")],
-    weights: Annotated[
-        str | None, typer.Option("--weights", help="Column of sample weights.")
-    ] = None,
-    steps: Annotated[
-        str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 120-400.")
-    ] = None,
+    weights: WeightsOption = None,
+    steps: StepsOption = None,
     verbose: Verbose = False,
 ) -> None:
     """Train the classifier: earlier steps train, later steps validate and set the threshold."""
@@ -176,13 +179,9 @@ def train(
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="A labelled PaySim CSV.")],
-    weights: Annotated[
-        str | None, typer.Option("--weights", help="Column of sample weights.")
-    ] = None,
+    weights: WeightsOption = None,
     model: ModelOption = None,
-    steps: Annotated[
-        str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 1-119.")
-    ] = None,
+    steps: StepsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     verbose: Verbose = False,
 ) -> None:
