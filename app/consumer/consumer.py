@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from app.aws import AwsClients
 from app.consumer.checkpoints import CheckpointStore
@@ -28,6 +29,7 @@ class Consumer:
         self.stats = ConsumerStats()
         self._stop = threading.Event()
         self._workers: list[ShardWorker] = []
+        self._processor: BatchProcessor | None = None
 
     def start(self) -> None:
         names = self._settings.names
@@ -36,6 +38,7 @@ class Consumer:
         effects.warm_up()
         self._model.warm_up()
         processor = BatchProcessor(self._model, effects, self.stats)
+        self._processor = processor
         checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
 
         shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
@@ -70,10 +73,19 @@ class Consumer:
         return [w for w in self._workers if w.error is not None]
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop reading; each worker finishes the batch in hand and saves its place."""
+        """Stop reading; each worker finishes the batch in hand, its alerts, and saves its place.
+
+        Alerts that still cannot be published after ``timeout`` (SNS down) are given up on;
+        their batches stay after the saved place and are handled again by the next consumer.
+        """
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for worker in self._workers:
-            worker.join(timeout)
+            worker.join(max(deadline - time.monotonic(), 0))
+        if self._processor is not None and any(w.is_alive() for w in self._workers):
+            self._processor.close()
+            for worker in self._workers:
+                worker.join(5.0)
         logger.info("consumer stopped after %d decisions", self.stats.decisions)
 
     def wait(self) -> None:

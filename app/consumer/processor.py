@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from app.consumer.alerting import AlertSender
 from app.consumer.decisions import (
     Decision,
     StreamRecord,
@@ -45,6 +46,15 @@ class BatchProcessor:
         self._stats = stats
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=effect_threads, thread_name_prefix="effects")
+        self._alerts = AlertSender(effects)
+
+    def settle(self, shard_id: str) -> bool:
+        """Wait for the alerts of this shard's processed batches; see ``AlertSender.settle``."""
+        return self._alerts.settle(shard_id)
+
+    def close(self) -> None:
+        """Stop retrying alerts; batches with unpublished alerts will be read again."""
+        self._alerts.close()
 
     def process(self, shard_id: str, records: Sequence[dict[str, Any]]) -> list[Decision]:
         """Handle a GetRecords batch of one shard; returns once every effect is durable.
@@ -84,18 +94,14 @@ class BatchProcessor:
 
         frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
         records_out = [d.to_json_dict() for d in decisions]
-        # The effects are independent of each other, so they run side by side and a batch is
-        # durable after the slowest of them, not after their sum. An alert may reach the
-        # operators a moment before its block-list write lands; if that write fails, the whole
-        # batch is retried, so the account does end up blocked as the alert says.
+        # A decision is durable once it is in the log and its sender on the block list; the
+        # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
         logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
-        newly_blocked = 0
-        if frauds:
-            alerted = self._pool.submit(self._effects.publish_alerts, frauds)
-            newly_blocked = self._effects.block(frauds)
-            alerted.result()
+        newly_blocked = self._effects.block(frauds) if frauds else 0
         logged.result()
         durable_at = self._clock()
+        if frauds:
+            self._alerts.send(shard_id, frauds)
 
         self._stats.record_batch(
             [(d.verdict.value, d.label, d.sent_at) for d in decisions],

@@ -104,6 +104,8 @@ class ShardWorker(threading.Thread):
                     break
                 last = records[-1]["SequenceNumber"]
                 if time.monotonic() >= next_checkpoint:
+                    if not self._processor.settle(self.shard_id):
+                        break
                     self._checkpoints.save(self.shard_id, last)
                     saved = last
                     next_checkpoint = time.monotonic() + self._checkpoint_interval
@@ -117,7 +119,7 @@ class ShardWorker(threading.Thread):
             # on batches of one or two records (Kinesis itself allows 5 reads/s per shard).
             self._stopping.wait(max(self._poll_interval - (time.monotonic() - read_started), 0))
 
-        if last is not None and last != saved:
+        if last is not None and last != saved and self._processor.settle(self.shard_id):
             self._checkpoints.save(self.shard_id, last)
         if closed:
             logger.info("shard %s is closed and fully read", self.shard_id)

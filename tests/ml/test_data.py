@@ -156,6 +156,38 @@ def test_read_paysim_missing_file_raises_naming_it(tmp_path: Path) -> None:
         read_paysim(missing)
 
 
+def test_read_paysim_empty_file_raises_saying_it_is_empty(tmp_path: Path) -> None:
+    # Given a file of zero bytes (no header at all)
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+
+    # When / Then it is refused as empty, naming the file
+    with pytest.raises(DataFormatError, match="is empty") as raised:
+        read_paysim(path)
+    assert str(path) in str(raised.value), f"message should name the file: {raised.value}"
+
+
+def test_read_paysim_directory_raises_saying_it_is_not_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "paysim"
+    folder.mkdir()
+
+    with pytest.raises(DataFormatError, match="is a directory, not a file") as raised:
+        read_paysim(folder)
+    assert str(folder) in str(raised.value), f"message should name the path: {raised.value}"
+    assert "not found" not in str(raised.value), f"the directory exists: {raised.value}"
+
+
+@pytest.mark.parametrize("column", ["isFraud", "step", "amount", "isFlaggedFraud", "type"])
+def test_read_paysim_paysim_column_as_weights_is_refused_naming_it(
+    make_row, write_csv, column: str
+) -> None:
+    path = write_csv([make_row(), make_row(nameOrig="C2")])
+
+    with pytest.raises(DataFormatError, match="other than the PaySim columns") as raised:
+        read_paysim(path, weights_column=column)
+    assert repr(column) in str(raised.value), f"message should name {column}: {raised.value}"
+
+
 def test_read_paysim_no_valid_row_raises_with_the_first_problem(make_row, write_csv) -> None:
     path = write_csv([csv_line(make_row(), type="WIRE")])
 

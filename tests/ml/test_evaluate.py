@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,28 @@ def test_evaluate_model_weighted_metrics_differ_from_unweighted(
     assert weighted["recall"] == pytest.approx(4 / 7), f"weighted {weighted}"
     assert weighted["auprc"] != pytest.approx(unweighted["auprc"]), "AUPRC ignores the weights"
     assert weighted["weighted"] is True and unweighted["weighted"] is False
+
+
+def test_evaluate_model_fraud_rows_without_weight_report_no_auprc(
+    model: FraudModel, make_row, make_fraud_row, write_csv
+) -> None:
+    # Given frauds and legit rows where every fraud row has weight 0
+    rows = [make_fraud_row(nameOrig=f"C10{i}", amount=1000.0 * (i + 1)) for i in range(3)]
+    rows += [make_row(nameOrig=f"C20{i}") for i in range(3)]
+    weights = [0.0] * 3 + [1.0] * 3
+    path = write_csv(
+        [{**r, "sample_weight": w} for r, w in zip(rows, weights, strict=True)],
+        columns=(*rows[0], "sample_weight"),
+    )
+
+    # When it is evaluated with those weights
+    report = evaluate_model(model, read_paysim(path, weights_column="sample_weight"))
+
+    # Then the metrics that need weighted fraud are absent, and the report is valid JSON
+    assert report["auprc"] is None and report["roc_auc"] is None, f"report {report}"
+    assert report["recall"] is None, f"report {report}"
+    assert report["rows"] == 6 and report["frauds"] == 3
+    json.dumps(report, allow_nan=False)
 
 
 @pytest.mark.real_data

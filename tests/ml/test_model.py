@@ -22,6 +22,7 @@ from ml.model import (
     FraudModel,
     ModelMetadata,
     load_model,
+    model_version,
 )
 
 
@@ -49,6 +50,13 @@ def tiny_classifier(features: np.ndarray, labels: np.ndarray, names: list[str]):
     return classifier
 
 
+def classifier_version(classifier: CatBoostClassifier, scratch: Path) -> str:
+    """The version ``load_model`` expects in model.json for this classifier's saved bytes."""
+    scratch_file = scratch / "version-of.cbm"
+    classifier.save_model(str(scratch_file))
+    return model_version(scratch_file)
+
+
 def test_load_model_default_scores_a_takeover_far_above_a_payment(
     model: FraudModel, make_fraud_row, make_row
 ) -> None:
@@ -69,6 +77,30 @@ def test_load_model_default_has_version_threshold_and_feature_names(model: Fraud
     assert model.version.startswith("cb-"), f"version {model.version}"
     assert 0.0 < model.threshold < 1.0, f"threshold {model.threshold}"
     assert model.metadata.feature_names == list(FEATURE_NAMES)
+
+
+def test_load_model_default_version_names_its_classifier_bytes(model: FraudModel) -> None:
+    assert model.version == model_version(DEFAULT_MODEL_DIR / MODEL_FILE), (
+        f"shipped model.json says {model.version}"
+    )
+
+
+def test_load_model_classifier_of_another_model_is_refused(
+    model_copy: Path, synthetic_frame: pd.DataFrame
+) -> None:
+    # Given another classifier, with the same features, saved next to the shipped model.json
+    other = tiny_classifier(
+        build_features(synthetic_frame), synthetic_frame["isFraud"].to_numpy(), list(FEATURE_NAMES)
+    )
+    other.save_model(str(model_copy / MODEL_FILE))
+
+    # When / Then loading it fails, naming both files
+    with pytest.raises(ModelError, match="do not belong together") as raised:
+        load_model(model_copy)
+    message = str(raised.value)
+    assert str(model_copy / MODEL_FILE) in message, f"message: {message}"
+    assert str(model_copy / METADATA_FILE) in message, f"message: {message}"
+    assert "fds train" in message, f"message: {message}"
 
 
 def test_fraud_model_score_of_no_rows_is_empty(model: FraudModel) -> None:
@@ -105,9 +137,9 @@ def test_fraud_model_save_and_load_keep_the_feature_order(
     labels = synthetic_frame["isFraud"].to_numpy()
     order = np.arange(len(FEATURE_NAMES))[::-1]
     names = [FEATURE_NAMES[i] for i in order]
-    saved = FraudModel(
-        tiny_classifier(features[:, order], labels, names), ModelMetadata("reversed", names, 0.3)
-    )
+    classifier = tiny_classifier(features[:, order], labels, names)
+    version = classifier_version(classifier, tmp_path)
+    saved = FraudModel(classifier, ModelMetadata(version, names, 0.3))
     saved.save(tmp_path / "reversed")
 
     # When it is loaded back
@@ -115,7 +147,7 @@ def test_fraud_model_save_and_load_keep_the_feature_order(
 
     # Then it scores exactly as before
     np.testing.assert_allclose(loaded.score(synthetic_frame), saved.score(synthetic_frame))
-    assert loaded.threshold == 0.3 and loaded.version == "reversed"
+    assert loaded.threshold == 0.3 and loaded.version == version
 
 
 def test_fraud_model_rejects_a_classifier_with_unknown_features(

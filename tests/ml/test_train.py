@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from ml.data import read_paysim
-from ml.errors import DataFormatError
+from ml.errors import DataFormatError, ModelError
 from ml.features import FEATURE_NAMES
 from ml.model import METADATA_FILE, MODEL_FILE, load_model
+from ml.schema import PAYSIM_COLUMNS
 from ml.train import TrainingOptions, split_step, train_model
 
 SMALL = TrainingOptions(iterations=50, depth=4)
@@ -98,6 +99,66 @@ def test_train_model_without_fraud_in_validation_is_refused(
     with pytest.raises(DataFormatError, match="validation part"):
         train_model(read_paysim(path), tmp_path / "m", options=SMALL)
     assert not (tmp_path / "m" / MODEL_FILE).exists(), "nothing may be written on a refusal"
+
+
+@pytest.mark.parametrize(
+    ("weights", "kind", "part"),
+    [
+        ([1.0, 0.0, 1.0, 1.0], "fraud", "training"),
+        ([0.0, 1.0, 1.0, 1.0], "legit", "training"),
+        ([1.0, 1.0, 1.0, 0.0], "fraud", "validation"),
+        ([1.0, 1.0, 0.0, 1.0], "legit", "validation"),
+    ],
+    ids=["training-fraud", "training-legit", "validation-fraud", "validation-legit"],
+)
+def test_train_model_class_without_weight_is_refused(
+    make_row, make_fraud_row, write_csv, tmp_path: Path, weights, kind: str, part: str
+) -> None:
+    # Given a legit and a fraud row in steps 1 (training) and 2 (validation), one of them
+    # weighted zero
+    rows = [make_row(step=1), make_fraud_row(step=1), make_row(step=2), make_fraud_row(step=2)]
+    path = write_csv(
+        [{**row, "sample_weight": w} for row, w in zip(rows, weights, strict=True)],
+        columns=(*PAYSIM_COLUMNS, "sample_weight"),
+    )
+    data = read_paysim(path, weights_column="sample_weight")
+
+    # When / Then training is refused, naming the class and the part without weight
+    with pytest.raises(DataFormatError, match=f"{kind} rows of the {part} steps") as raised:
+        train_model(data, tmp_path / "m", options=SMALL, weights_column="sample_weight")
+    assert "no weight" in str(raised.value) and "sample_weight" in str(raised.value), (
+        f"message: {raised.value}"
+    )
+    assert not (tmp_path / "m" / MODEL_FILE).exists(), "nothing may be written on a refusal"
+
+
+@pytest.fixture
+def two_step_data(make_row, make_fraud_row, write_csv):
+    """Rows that can be split by time: a legit and a fraud row in each of steps 1 and 2."""
+    rows = [make_row(step=1), make_fraud_row(step=1), make_row(step=2), make_fraud_row(step=2)]
+    return read_paysim(write_csv(rows))
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["is-a-file", "under-a-file"])
+def test_train_model_out_that_is_a_file_is_refused_before_fitting(
+    two_step_data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, below: bool
+) -> None:
+    # Given --out naming an existing regular file (or a path under one)
+    existing = tmp_path / "model"
+    existing.write_text("not a directory\n")
+    out = existing / "v2" if below else existing
+
+    # And a fit that would reveal training started
+    def fit(*args, **kwargs):
+        raise AssertionError(f"training started although --out {out} cannot be written")
+
+    monkeypatch.setattr("ml.train.CatBoostClassifier.fit", fit)
+
+    # When / Then it is refused up front, naming the path, and the file is left as it was
+    with pytest.raises(ModelError, match="is a file, not a directory") as raised:
+        train_model(two_step_data, out, options=SMALL)
+    assert f"--out {out}" in str(raised.value), f"message: {raised.value}"
+    assert existing.read_text() == "not a directory\n"
 
 
 @pytest.mark.parametrize(

@@ -23,13 +23,23 @@ from app.sources.synthetic import synthetic_transactions
 SHARD = "shardId-000000000000"
 
 
+class SettledBatchProcessor(BatchProcessor):
+    """Waits for each batch's alerts, so that a test can read the inbox right after."""
+
+    def process(self, shard_id, records):
+        decisions = super().process(shard_id, records)
+        assert self.settle(shard_id), "alerts of the batch were not published"
+        return decisions
+
+
 @pytest.fixture
 def make_processor(local_aws_env, model):
     """A BatchProcessor with real effects on the local AWS (optionally other clients)."""
 
-    def factory(clients=None) -> BatchProcessor:
+    def factory(clients=None, settled=True) -> BatchProcessor:
         effects = Effects(clients or local_aws_env.clients, local_aws_env.resources)
-        return BatchProcessor(model, effects, ConsumerStats(), effect_threads=2)
+        kind = SettledBatchProcessor if settled else BatchProcessor
+        return kind(model, effects, ConsumerStats(), effect_threads=2)
 
     return factory
 
@@ -268,10 +278,11 @@ def test_batch_processor_replayed_batch_keeps_its_decisions(
 
 
 class FailingPublish:
-    """An SNS client whose first publish_batch fails as a service error would."""
+    """An SNS client whose first publish_batch calls fail as a service error would."""
 
-    def __init__(self, sns: Any) -> None:
+    def __init__(self, sns: Any, failures: int = 1) -> None:
         self._sns = sns
+        self._failures = failures
         self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -279,37 +290,42 @@ class FailingPublish:
 
     def publish_batch(self, **kwargs: Any) -> Any:
         self.calls += 1
-        if self.calls == 1:
+        if self.calls <= self._failures:
             raise ClientError(
                 {"Error": {"Code": "InternalError", "Message": "injected"}}, "PublishBatch"
             )
         return self._sns.publish_batch(**kwargs)
 
 
-def test_batch_processor_failed_alert_fails_the_batch(
+def test_batch_processor_failed_alert_is_retried_in_the_background(
     local_aws_env, make_processor, make_batch, make_fraud_row
 ) -> None:
     # Given an alert topic that fails once
     sns = FailingPublish(local_aws_env.clients.sns)
-    processor = make_processor(local_aws_env.with_clients(sns=sns))
+    processor = make_processor(local_aws_env.with_clients(sns=sns), settled=False)
 
-    # When a batch with a takeover is processed, the error surfaces so the batch is retried
-    with pytest.raises(ClientError, match="injected"):
-        processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C62")]))
+    # When a batch with a takeover is processed, the decision is durable at once
+    decisions = processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C62")]))
+    assert verdicts(decisions) == {"tx-1": Verdict.FRAUD}
+    assert local_aws_env.blocklist_item("C62") is not None, "C62 must be blocked before alerting"
+
+    # Then the alert is published on a second try, once, before the shard's place may move
+    assert processor.settle(SHARD) is True
+    assert sns.calls == 2, f"{sns.calls} publish calls"
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
 
 
-def test_batch_processor_alert_is_delivered_when_the_batch_is_retried(
+def test_batch_processor_unpublished_alert_holds_the_shard_place(
     local_aws_env, make_processor, make_batch, make_fraud_row
 ) -> None:
-    # Given an alert topic that fails once, and a batch with a takeover
-    sns = FailingPublish(local_aws_env.clients.sns)
-    processor = make_processor(local_aws_env.with_clients(sns=sns))
-    records = make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C63")])
-    with pytest.raises(ClientError):
-        processor.process(SHARD, records)
+    # Given an alert topic that keeps failing
+    sns = FailingPublish(local_aws_env.clients.sns, failures=10_000)
+    processor = make_processor(local_aws_env.with_clients(sns=sns), settled=False)
+    processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C63")]))
 
-    # When the batch is retried, as the shard worker does
-    processor.process(SHARD, records)
+    # When the consumer closes with the alert still out
+    processor.close()
 
-    # Then the operators got the alert for that fraud
-    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
+    # Then the shard is not settled, so its place stays before that batch
+    assert processor.settle(SHARD) is False
+    assert local_aws_env.inbox_alerts() == []

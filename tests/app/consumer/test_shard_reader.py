@@ -20,10 +20,14 @@ FIRST_SHARD_HASH_KEY = "0"
 class FlakyProcessor:
     """Records each batch it is given; the first call raises ``error`` instead."""
 
-    def __init__(self, error: BaseException | None = None) -> None:
+    def __init__(self, error: BaseException | None = None, alerts_published: bool = True) -> None:
         self._error = error
+        self._alerts_published = alerts_published
         self.calls = 0
         self.batches: list[list[str]] = []
+
+    def settle(self, shard_id: str) -> bool:
+        return self._alerts_published
 
     def process(self, shard_id: str, records: list[dict[str, Any]]) -> list[Any]:
         self.calls += 1
@@ -93,6 +97,24 @@ def test_shard_worker_processes_in_order_and_saves_its_place(local_aws_env, poll
         local_aws_env.clients, local_aws_env.names.checkpoint_table, local_aws_env.names.stream
     )
     assert store.load(SHARD) == sequence_numbers[-1], "checkpoint is not the last record"
+
+
+def test_shard_worker_keeps_its_place_before_batches_with_unpublished_alerts(
+    local_aws_env, poll
+) -> None:
+    # Given records whose alerts cannot be published before the worker stops
+    put_on_first_shard(local_aws_env, ["t1", "t2"])
+    processor = FlakyProcessor(alerts_published=False)
+
+    # When a worker processes them and is stopped
+    worker = run_worker(local_aws_env, processor, 2, poll)
+
+    # Then no place is saved, so the next reader handles them (and their alerts) again
+    assert worker.error is None, f"worker failed: {worker.error!r}"
+    store = CheckpointStore(
+        local_aws_env.clients, local_aws_env.names.checkpoint_table, local_aws_env.names.stream
+    )
+    assert store.load(SHARD) is None, "the place moved past batches with unpublished alerts"
 
 
 def test_shard_worker_resumes_after_its_checkpoint(local_aws_env, poll) -> None:

@@ -1,0 +1,87 @@
+"""Publishing fraud alerts in the background, without ever losing one.
+
+A decision is durable once it is in the decisions log and its sender is on the block list;
+telling the operators is a notification that must happen, but need not hold up the next
+transaction. Alerts are therefore handed to background threads, and a shard's place is saved
+only after every alert of the batches before it was published (``settle``). If SNS is down, the
+threads keep trying; a consumer that stops first leaves those batches after the saved place,
+so the next reader decides them again and publishes their alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.consumer.decisions import Decision
+from app.consumer.effects import Effects
+
+logger = logging.getLogger(__name__)
+
+#: An SNS outage is waited out with these pauses, doubling up to the maximum.
+_RETRY_PAUSE_SECONDS = 0.2
+_MAX_RETRY_PAUSE_SECONDS = 5.0
+
+
+class AlertSender:
+    """Background publisher of the alerts of processed batches, tracked per shard."""
+
+    def __init__(self, effects: Effects, threads: int = 2) -> None:
+        self._effects = effects
+        self._queue: queue.Queue[tuple[str, list[Decision]]] = queue.Queue()
+        self._unsent: Counter[str] = Counter()
+        self._changed = threading.Condition()
+        self._closing = threading.Event()
+        # Daemon threads: a process that exits with an alert in retry must not hang on it.
+        for number in range(threads):
+            threading.Thread(target=self._run, name=f"alerts-{number}", daemon=True).start()
+
+    def send(self, shard_id: str, frauds: list[Decision]) -> None:
+        with self._changed:
+            self._unsent[shard_id] += 1
+        self._queue.put((shard_id, frauds))
+
+    def settle(self, shard_id: str) -> bool:
+        """Wait until every alert handed in for this shard is published.
+
+        Returns False if the sender is closed first: the shard's place must then stay before
+        the batches whose alerts are still out.
+        """
+        with self._changed:
+            while self._unsent[shard_id] > 0:
+                if self._closing.is_set():
+                    return False
+                self._changed.wait(0.5)
+        return True
+
+    def close(self) -> None:
+        """Stop retrying; alerts not yet published are left to whoever reads their batch next."""
+        self._closing.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            shard_id, frauds = self._queue.get()
+            if self._publish_until_sent(frauds):
+                with self._changed:
+                    self._unsent[shard_id] -= 1
+                    self._changed.notify_all()
+
+    def _publish_until_sent(self, frauds: list[Decision]) -> bool:
+        pause = _RETRY_PAUSE_SECONDS
+        while not self._closing.is_set():
+            try:
+                self._effects.publish_alerts(frauds)
+                return True
+            except (ClientError, BotoCoreError, RuntimeError) as error:
+                logger.warning(
+                    "%d alerts not published (%s); retrying in %.1fs", len(frauds), error, pause
+                )
+            self._closing.wait(pause)
+            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+        return False
