@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 
+from app.errors import AwsSetupError
 from app.settings import ENDPOINT_ENV, LOCAL_CREDENTIALS, Settings
 
 #: Adaptive retries back off on throttling (Kinesis, DynamoDB, SNS) with jitter; the pool is
@@ -60,6 +61,11 @@ def make_clients(settings: Settings, endpoint_url: str | None = None) -> AwsClie
         endpoint_url: overrides ``AWS_ENDPOINT_URL``; ``None`` reads the variable.
     """
     endpoint_url = endpoint_url or endpoint_from_environment()
+    if endpoint_url and urlparse(endpoint_url).scheme not in {"http", "https"}:
+        raise AwsSetupError(
+            f"endpoint {endpoint_url!r} has no http:// or https:// scheme: set "
+            f"{ENDPOINT_ENV}=http://127.0.0.1:4566 for the local AWS, or unset it for AWS"
+        )
     credentials: dict[str, str] = {}
     if is_loopback(endpoint_url) and not os.environ.get("AWS_ACCESS_KEY_ID"):
         # The embedded AWS accepts any key, but boto3 will not sign a request without one.

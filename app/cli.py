@@ -63,7 +63,7 @@ WeightsOption = Annotated[
 StepsOption = Annotated[
     str | None, typer.Option("--steps", help="Only rows of these steps, e.g. 120-400.")
 ]
-Seed = Annotated[int | None, typer.Option("--seed", help="Seed of the built-in generator.")]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the built-in generator.")]
 FraudRate = Annotated[
     float,
     typer.Option(
@@ -127,6 +127,8 @@ def produce(
     from app.sources.synthetic import synthetic_transactions
 
     configure_logging(verbose)
+    if report_json is not None and report_json.is_dir():
+        raise typer.BadParameter(f"{report_json} is a directory", param_hint="--report-json")
     settings = Settings()
     rows = replay_csv(data) if data else synthetic_transactions(seed=seed, fraud_rate=fraud_rate)
     producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
@@ -136,6 +138,7 @@ def produce(
         report = producer.report
     err_console.print(f"sent {report.sent} transactions to {settings.names.stream}")
     if report_json is not None:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
         report_json.write_text(json.dumps(dataclasses.asdict(report)) + "\n")
 
 
@@ -154,6 +157,9 @@ def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         consumer.wait()
     consumer.stop()
+    if consumer.failed:
+        shards = ", ".join(worker.shard_id for worker in consumer.failed)
+        raise FdsError(f"the reader of shard(s) {shards} stopped on an error; see the log above")
 
 
 @app.command()
@@ -226,6 +232,11 @@ def demo(
     configure_logging(verbose, show_decisions=not quiet)
     if data is not None and not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+    if summary_json is not None and summary_json.is_dir():
+        raise typer.BadParameter(f"{summary_json} is a directory", param_hint="--summary-json")
+    # A SIGTERM (from a supervisor, or `kill`) unwinds like Ctrl-C, so the local AWS and the
+    # generator, which run as child processes, are stopped rather than left behind.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     options = DemoOptions(
         data=data,
         rate=rate,
@@ -245,6 +256,10 @@ def demo(
             f"only {summary.decisions + summary.dead_lettered} of {summary.transactions} "
             "transactions were handled; run again with --verbose to see why"
         )
+
+
+def _exit_on_sigterm(*_: object) -> None:
+    raise SystemExit(143)
 
 
 def _print_summary(summary: object) -> None:

@@ -20,7 +20,7 @@ from app.consumer.consumer import Consumer
 from app.consumer.stats import ConsumerStats
 from app.errors import FdsError
 from app.local.process import LocalAwsProcess
-from app.resources import resolve
+from app.resources import inbox_queue_url
 from app.settings import ENDPOINT_ENV, Settings
 from ml.model import load_model
 
@@ -81,9 +81,12 @@ def run_demo(options: DemoOptions, console: Console) -> Summary:
         inbox = InboxReader(clients, settings)
         inbox.start()
         started = time.monotonic()
-        with ProducerProcess(options, local_aws.endpoint_url) as producer:
-            _watch(producer, consumer, options.limit, console)
-        consumer.stop()
+        try:
+            with ProducerProcess(options, local_aws.endpoint_url) as producer:
+                _watch(producer, consumer, options.limit, console)
+        finally:
+            # Stop reading before the local AWS goes away, also when the run failed.
+            consumer.stop()
         alerts = inbox.finish()
         elapsed = time.monotonic() - started
 
@@ -102,7 +105,6 @@ class ProducerProcess:
     def __init__(self, options: DemoOptions, endpoint_url: str) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="fds-producer-")
         self._report = Path(self._folder.name) / "report.json"
-        self._log = Path(self._folder.name) / "producer.log"
         command = [sys.executable, "-m", "app.cli", "produce", "--rate", str(options.rate)]
         command += ["--report-json", str(self._report)]
         if options.limit is not None:
@@ -123,10 +125,9 @@ class ProducerProcess:
         self.sent = 0
 
     def __enter__(self) -> ProducerProcess:
-        with self._log.open("w") as log:
-            self._process = subprocess.Popen(
-                self._command, env=self._environment, stdout=log, stderr=subprocess.STDOUT
-            )
+        # Its output goes straight to the terminal: rows of a CSV it leaves out are reported
+        # there, with their line numbers.
+        self._process = subprocess.Popen(self._command, env=self._environment)
         return self
 
     def running(self) -> bool:
@@ -141,7 +142,7 @@ class ProducerProcess:
         assert self._process is not None
         code = self._process.wait()
         if code != 0 or not self._report.is_file():
-            raise FdsError(f"the generator failed (exit {code}):\n{self._log.read_text()[-2000:]}")
+            raise FdsError(f"the generator failed (exit {code}); its messages are above")
         self.sent = int(json.loads(self._report.read_text())["sent"])
         return self.sent
 
@@ -191,7 +192,7 @@ class InboxReader(threading.Thread):
     def __init__(self, clients: AwsClients, settings: Settings) -> None:
         super().__init__(name="inbox", daemon=True)
         self._sqs = clients.sqs
-        self._url = resolve(clients, settings.names).alerts_inbox_url
+        self._url = inbox_queue_url(clients, settings.names)
         self._stopping = threading.Event()
         self.tx_ids: set[str] = set()
 

@@ -21,6 +21,10 @@ MAX_RECORD_BYTES: Final = 4096
 
 Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 
+#: Amounts are in cents; a positive amount below one cent is not money, and a value such as
+#: 1e-200 would pass as a number here but be refused by DynamoDB, stalling the shard.
+_CENT = 0.01
+
 
 class Transaction(BaseModel):
     """A transaction as it arrives on the stream."""
@@ -40,6 +44,13 @@ class Transaction(BaseModel):
     isFraud: int | None = Field(default=None, ge=0, le=1)
     isFlaggedFraud: int | None = Field(default=None, ge=0, le=1)
     sent_at: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("amount", "oldbalanceOrg", "oldbalanceDest")
+    @classmethod
+    def _whole_cents_or_zero(cls, value: float) -> float:
+        if 0 < value < _CENT:
+            raise ValueError(f"{value!r} is less than a cent; amounts are in cents or zero")
+        return value
 
     @field_validator("type", mode="before")
     @classmethod

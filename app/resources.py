@@ -17,7 +17,6 @@ class Resources:
 
     names: ResourceNames
     alerts_topic_arn: str
-    alerts_inbox_url: str
     dead_letter_url: str
 
 
@@ -33,9 +32,13 @@ def resolve(clients: AwsClients, names: ResourceNames) -> Resources:
     return Resources(
         names=names,
         alerts_topic_arn=topic_arn,
-        alerts_inbox_url=_queue_url(clients, names.alerts_inbox_queue),
         dead_letter_url=_queue_url(clients, names.dead_letter_queue),
     )
+
+
+def inbox_queue_url(clients: AwsClients, names: ResourceNames) -> str:
+    """The operators' inbox: the queue subscribed to the alert topic (read by the demo)."""
+    return _queue_url(clients, names.alerts_inbox_queue)
 
 
 def _account_id(clients: AwsClients) -> str:

@@ -95,12 +95,23 @@ def read_paysim(
         line numbers, and the file's fingerprint.
 
     Raises:
-        DataFormatError: the file is missing, lacks a PaySim column or the weights column, or
-            has no valid row at all.
+        DataFormatError: the file is missing, a directory or empty, lacks a PaySim column or
+            the weights column, the weights column is a PaySim column, or no row is valid.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(
+            f"{path} is a directory, not a file: give the path of a PaySim CSV with --data"
+        )
     if not path.is_file():
         raise DataFormatError(f"PaySim file {path} not found: check the path given with --data")
+    if weights_column in PAYSIM_DTYPES:
+        # The weights column is popped from the frame, so a PaySim column given as weights
+        # would vanish from the rows that the features and labels are read from.
+        raise DataFormatError(
+            f"weights column {weights_column!r} is one of the PaySim columns: pick a column of "
+            "sample weights other than the PaySim columns"
+        )
 
     raw, ragged = _read_text_table(path)
 
@@ -181,6 +192,11 @@ def _read_text_table(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
         return pd.read_csv(path, **options), []
     except pd.errors.ParserError:
         pass  # some line has too many fields: find them, then read the rest
+    except pd.errors.EmptyDataError as error:
+        # Raised for a file of zero bytes or of blank lines only: there is no header to read.
+        raise DataFormatError(
+            f"{path} is empty: a PaySim CSV starts with the header {','.join(PAYSIM_DTYPES)}"
+        ) from error
     except UnicodeDecodeError as error:
         raise DataFormatError(f"{path} is not a UTF-8 text file: {error}") from error
 

@@ -22,7 +22,9 @@ def classification_metrics(
     true_positive = float(weights[flagged & fraud].sum())
     flagged_weight = float(weights[flagged].sum())
     fraud_weight = float(weights[fraud].sum())
-    both_classes = 0 < fraud.sum() < len(labels)
+    # The ranking metrics need weight on both classes: sklearn leaves zero-weight rows out and
+    # then returns NaN, a meaningless 0, or fails with an IndexError when no row is left.
+    both_classes = fraud_weight > 0.0 and float(weights[~fraud].sum()) > 0.0
     return {
         "rows": len(labels),
         "frauds": int(fraud.sum()),

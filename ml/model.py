@@ -86,8 +86,11 @@ class FraudModel:
         self.score_features(np.zeros((1, len(FEATURE_NAMES))))
 
     def save(self, directory: Path) -> None:
+        """Write both files; the version is set anew from the bytes written, which CatBoost
+        does not keep identical across a load and a save."""
         directory.mkdir(parents=True, exist_ok=True)
         self.classifier.save_model(str(directory / MODEL_FILE))
+        self.metadata.version = model_version(directory / MODEL_FILE)
         payload = {
             "version": self.metadata.version,
             "feature_names": self.metadata.feature_names,
@@ -108,7 +111,8 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
 
     Raises:
         ModelError: the directory or a file is missing, the classifier file is corrupt or not a
-            binary classifier, or its features differ from those this code builds.
+            binary classifier, its features differ from those this code builds, or it is not
+            the classifier whose version ``model.json`` records.
     """
     directory = Path(directory) if directory else DEFAULT_MODEL_DIR
     model_file, metadata_file = directory / MODEL_FILE, directory / METADATA_FILE
@@ -150,6 +154,15 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
         )
     if not 0.0 < metadata.threshold < 1.0:
         raise ModelError(f"{metadata_file}: threshold {metadata.threshold} is not within (0, 1)")
+    # The version names the classifier's bytes (see model_version): a model.cbm swapped in
+    # next to another model's model.json would be scored with the other model's threshold and
+    # reported under its version.
+    actual_version = model_version(model_file)
+    if metadata.version != actual_version:
+        raise ModelError(
+            f"{metadata_file} describes model {metadata.version} but {model_file} is model "
+            f"{actual_version}: the two files do not belong together; retrain with `fds train`"
+        )
 
     model = FraudModel(classifier, metadata)
     logger.info(

@@ -19,7 +19,7 @@ import numpy as np
 from catboost import CatBoostClassifier, Pool
 
 from ml.data import PaysimData
-from ml.errors import DataFormatError
+from ml.errors import DataFormatError, ModelError
 from ml.features import FEATURE_NAMES, build_features
 from ml.metrics import best_f1_threshold, classification_metrics
 from ml.model import MODEL_FILE, FraudModel, ModelMetadata, model_version
@@ -63,7 +63,15 @@ def train_model(
     source: str = "",
     weights_column: str | None = None,
 ) -> FraudModel:
-    """Train, pick the threshold on the later steps, and write the model directory."""
+    """Train, pick the threshold on the later steps, and write the model directory.
+
+    Raises:
+        DataFormatError: the rows cannot be split by time into two parts that each hold fraud
+            and legit rows with a positive total weight.
+        ModelError: ``out_dir`` (or a folder above it) is a file, not a directory.
+    """
+    # Checked before fitting: training takes minutes on real data, and its result would be lost.
+    _check_out_dir(out_dir)
     options = options or TrainingOptions()
     frame = data.frame
     labels = data.labels
@@ -73,11 +81,22 @@ def train_model(
     cutoff = split_step(steps, options.validation_share)
     train_rows, valid_rows = steps <= cutoff, steps > cutoff
     for part, rows in (("training", train_rows), ("validation", valid_rows)):
+        part_steps = f"steps {'<=' if part == 'training' else '>'} {cutoff}"
         if len(np.unique(labels[rows])) < 2:
             raise DataFormatError(
-                f"the {part} part (steps {'<=' if part == 'training' else '>'} {cutoff}) has "
-                "no fraud or no legit row: give more steps or more fraud"
+                f"the {part} part ({part_steps}) has no fraud or no legit row: give more steps "
+                "or more fraud"
             )
+        # Weights of zero leave a class out of training as surely as missing rows would, and
+        # divide by zero in the fraud up-weighting below and in the metrics.
+        for kind, label in (("fraud", 1), ("legit", 0)):
+            if not float(weights[rows & (labels == label)].sum()) > 0.0:
+                column = f" in column {weights_column!r}" if weights_column else ""
+                raise DataFormatError(
+                    f"the weights{column} give the {kind} rows of the {part} steps "
+                    f"({part_steps}) no weight: give them positive weights or choose another "
+                    "weights column"
+                )
     features = build_features(frame)
 
     # The real fraud rate is about 1 in 800. Up-weighting fraud by the square root of the
@@ -159,3 +178,15 @@ def train_model(
         threshold,
     )
     return model
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an output path that is, or lies under, a file: the model could not be written."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "" if folder == out_dir else f" lies under {folder}, which"
+                raise ModelError(
+                    f"--out {out_dir}{where} is a file, not a directory: choose a directory path"
+                )
+            return

@@ -28,7 +28,7 @@ import pytest
 from app.aws import AwsClients, is_loopback, make_clients
 from app.local.provision import provision
 from app.local.server import LocalAws
-from app.resources import Resources, resolve
+from app.resources import Resources, inbox_queue_url, resolve
 from app.settings import ResourceNames, Settings
 from app.sources.synthetic import synthetic_transactions
 from ml.model import FraudModel, load_model
@@ -146,7 +146,7 @@ class LocalAwsEnv:
         return bodies
 
     def inbox_alerts(self) -> list[dict[str, Any]]:
-        return self.drain_queue(self.resources.alerts_inbox_url)
+        return self.drain_queue(inbox_queue_url(self.clients, self.names))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.drain_queue(self.resources.dead_letter_url)

@@ -6,17 +6,30 @@ import logging
 import threading
 import time
 
+from botocore.exceptions import ClientError
+
 from app.aws import AwsClients
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.effects import Effects
 from app.consumer.processor import BatchProcessor
 from app.consumer.shard_reader import ShardWorker
 from app.consumer.stats import ConsumerStats
+from app.errors import AwsSetupError
 from app.resources import resolve
 from app.settings import Settings
 from ml.model import FraudModel
 
 logger = logging.getLogger(__name__)
+
+_MISSING_RESOURCE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+        "404",
+        "NotFound",
+        "AWS.SimpleQueueService.NonExistentQueue",
+    }
+)
 
 
 class Consumer:
@@ -35,11 +48,21 @@ class Consumer:
         names = self._settings.names
         resources = resolve(self._clients, names)
         effects = Effects(self._clients, resources)
-        effects.warm_up()
+        checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
+        try:
+            effects.warm_up()
+            checkpoints.load("warm-up")
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in _MISSING_RESOURCE_CODES:
+                raise
+            raise AwsSetupError(
+                f"a resource the consumer needs is missing ({error}); the names in use are "
+                f"{names.model_dump()}: start `fds local serve`, deploy the stack, or correct "
+                "the FDS_* name settings"
+            ) from error
         self._model.warm_up()
         processor = BatchProcessor(self._model, effects, self.stats)
         self._processor = processor
-        checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
 
         shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
         by_id: dict[str, ShardWorker] = {}
@@ -78,6 +101,8 @@ class Consumer:
         Alerts that still cannot be published after ``timeout`` (SNS down) are given up on;
         their batches stay after the saved place and are handled again by the next consumer.
         """
+        if self._stop.is_set():
+            return
         self._stop.set()
         deadline = time.monotonic() + timeout
         for worker in self._workers:

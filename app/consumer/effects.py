@@ -34,6 +34,7 @@ _SQS_BATCH_LIMIT: Final = 10
 #: stay under SQS's 256 KiB per batch.
 _DEAD_LETTER_PAYLOAD_BYTES: Final = 8192
 _RETRIES: Final = 5
+_CENTS: Final = Decimal("0.01")
 
 T = TypeVar("T")
 
@@ -46,6 +47,11 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def as_decimal(value: float) -> Decimal:
     """A DynamoDB number: boto3 refuses float, and Decimal(float) carries binary noise."""
     return Decimal(repr(float(value)))
+
+
+def as_money(value: float) -> Decimal:
+    """An amount as a DynamoDB number of whole cents."""
+    return as_decimal(value).quantize(_CENTS)
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class Effects:
             "Item": {
                 "account": {"S": decision.account},
                 "tx_id": {"S": decision.tx_id},
-                "amount": {"N": str(as_decimal(decision.amount))},
+                "amount": {"N": str(as_money(decision.amount))},
                 "score": {"N": str(as_decimal(decision.score or 0.0))},
                 "model_version": {"S": decision.model_version},
                 "blocked_at": {"N": str(as_decimal(round(decision.decided_at, 3)))},

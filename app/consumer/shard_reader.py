@@ -70,7 +70,9 @@ class ShardWorker(threading.Thread):
             while not self._wait_for.wait(0.5):
                 if self._stopping.is_set():
                     return
-        last = self._checkpoints.load(self.shard_id)
+        last = self._load_checkpoint()
+        if self._stopping.is_set():
+            return
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
         saved = last
         next_checkpoint = time.monotonic() + self._checkpoint_interval
@@ -106,8 +108,8 @@ class ShardWorker(threading.Thread):
                 if time.monotonic() >= next_checkpoint:
                     if not self._processor.settle(self.shard_id):
                         break
-                    self._checkpoints.save(self.shard_id, last)
-                    saved = last
+                    if self._save_checkpoint(last):
+                        saved = last
                     next_checkpoint = time.monotonic() + self._checkpoint_interval
 
             iterator = response.get("NextShardIterator")
@@ -120,10 +122,39 @@ class ShardWorker(threading.Thread):
             self._stopping.wait(max(self._poll_interval - (time.monotonic() - read_started), 0))
 
         if last is not None and last != saved and self._processor.settle(self.shard_id):
-            self._checkpoints.save(self.shard_id, last)
+            self._save_checkpoint(last)
         if closed:
             logger.info("shard %s is closed and fully read", self.shard_id)
             self.finished.set()
+
+    def _load_checkpoint(self) -> str | None:
+        """The saved place, waiting out errors (the table unreachable) until told to stop."""
+        pause = _RETRY_PAUSE_SECONDS
+        while True:
+            try:
+                return self._checkpoints.load(self.shard_id)
+            except (ClientError, BotoCoreError) as error:
+                logger.warning(
+                    "cannot read the place of shard %s (%s); retrying",
+                    self.shard_id,
+                    _error_code(error),
+                )
+            if self._stopping.wait(pause):
+                return None
+            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+
+    def _save_checkpoint(self, sequence_number: str) -> bool:
+        """Save the place; a failure only means more records are read again after a restart."""
+        try:
+            self._checkpoints.save(self.shard_id, sequence_number)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "cannot save the place of shard %s (%s); will try again",
+                self.shard_id,
+                _error_code(error),
+            )
+            return False
+        return True
 
     def _iterator(self, after: str | None) -> str:
         if after is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 from typing import Any
 
 from moto import backends
@@ -89,10 +90,19 @@ def _index_kinesis_shards() -> None:
     shard.get_records = get_records  # type: ignore[method-assign]
 
 
+def _check_port_free(port: int) -> None:
+    """Raise OSError now if the port is taken: moto binds in a thread of its own, where a
+    failure would leave the caller waiting for a server that never starts."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, port))
+
+
 class LocalAws:
     """A running embedded AWS server; use as a context manager or call ``stop``."""
 
     def __init__(self, port: int = 0) -> None:
+        if port:
+            _check_port_free(port)
         quiet_request_logging()
         speed_up_request_dispatch()
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
