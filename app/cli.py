@@ -198,7 +198,8 @@ def evaluate(
 
     configure_logging(verbose)
     report = evaluate_model(
-        load_model(model), read_paysim(data, weights_column=weights, steps=parse_steps(steps))
+        load_model(model or Settings().model_dir),
+        read_paysim(data, weights_column=weights, steps=parse_steps(steps)),
     )
     if as_json:
         print(json.dumps(report))
@@ -244,7 +245,7 @@ def demo(
         shards=shards,
         seed=seed,
         fraud_rate=fraud_rate,
-        model_dir=model,
+        model_dir=model or Settings().model_dir,
     )
     summary = run_demo(options, err_console)
     _print_summary(summary)

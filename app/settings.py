@@ -9,6 +9,7 @@ stream or a table is called.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -89,7 +90,7 @@ class Settings(BaseSettings):
     shard_count: int = Field(
         default=2, ge=1, le=64, description="Shards of the stream the embedded AWS creates."
     )
-    model_dir: str | None = Field(
+    model_dir: Path | None = Field(
         default=None, description="Model directory; the model shipped with FDS when unset."
     )
     poll_interval_seconds: float = Field(

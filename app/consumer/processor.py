@@ -68,7 +68,9 @@ class BatchProcessor:
             self._effects.set_aside(rejected)
             for item in rejected:
                 logger.error(
-                    "record set aside: %s",
+                    "record %s of shard %s set aside: %s",
+                    item.sequence_number,
+                    shard_id,
                     item.reason,
                     extra={"shard_id": shard_id, "sequence_number": item.sequence_number},
                 )
