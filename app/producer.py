@@ -51,13 +51,11 @@ class StreamProducer:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        linger_seconds: float = 0.0,
     ) -> None:
         self._kinesis = kinesis
         self._stream = stream
         self._clock = clock
         self._sleep = sleep
-        self._linger = linger_seconds
         self.report = ProduceReport()
 
     def put_batch(self, rows: list[dict[str, Any]]) -> None:
@@ -137,15 +135,12 @@ class StreamProducer:
             if rate is None:
                 room = PUT_RECORDS_LIMIT
             else:
+                # Record k is due at k / rate seconds: send everything due, and sleep until the
+                # next one when nothing is, so the arrival rate stays constant.
                 elapsed = time.monotonic() - started
-                oldest_due = self.report.sent / rate
                 due = int(elapsed * rate) + 1 - self.report.sent
-                # Hold records up to the linger time so that one call carries several: the
-                # stream (and the local server) pays per call far more than per record.
-                if due < 1 or (due < PUT_RECORDS_LIMIT and elapsed < oldest_due + self._linger):
-                    full_at = (self.report.sent + PUT_RECORDS_LIMIT - 1) / rate
-                    wake = max(min(oldest_due + self._linger, full_at), oldest_due)
-                    self._sleep(max(wake - elapsed, 0.0))
+                if due < 1:
+                    self._sleep(max(self.report.sent / rate - elapsed, 0.0))
                     continue
                 room = min(due, PUT_RECORDS_LIMIT)
             batch = list(islice(source, room))
