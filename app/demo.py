@@ -137,7 +137,7 @@ class ProducerProcess:
         """Wait for the producer; return how many records it sent.
 
         Raises:
-            FdsError: it failed; its output is in the message.
+            FdsError: it failed; its own messages are on the terminal above.
         """
         assert self._process is not None
         code = self._process.wait()

@@ -2,8 +2,9 @@
 
 Each is batched where the API allows it, because per-record calls would cap the consumer at a
 few hundred transactions per second, and each is safe to repeat: the block-list write is
-conditional on the account, decisions-log objects are named after the batch's first sequence
-number, so replaying a batch overwrites the same object.
+conditional on the account, and a decisions-log object is named after its batch's first
+sequence number, so a batch replayed with the same bounds overwrites its object. A batch cut
+differently after a crash writes a second object; readers take one decision per transaction id.
 """
 
 from __future__ import annotations
