@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "such limit, but every read and batch costs it several calls, so reading back to back "
         "would spend it on tiny batches.",
     )
+    blocklist_refresh_seconds: float = Field(
+        default=5.0,
+        gt=0.0,
+        description="How often the consumer re-reads the whole block list, in seconds: a block "
+        "written by someone other than this consumer (an operator) takes effect within it.",
+    )
     max_records_per_read: int = Field(
         default=1000,
         ge=1,

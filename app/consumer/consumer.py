@@ -9,6 +9,7 @@ import time
 from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
+from app.consumer.blocklist import BlockList
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.effects import Effects
 from app.consumer.processor import BatchProcessor
@@ -61,7 +62,8 @@ class Consumer:
                 "the FDS_* name settings"
             ) from error
         self._model.warm_up()
-        processor = BatchProcessor(self._model, effects, self.stats)
+        blocklist = BlockList(effects, self._settings.blocklist_refresh_seconds)
+        processor = BatchProcessor(self._model, effects, self.stats, blocklist=blocklist)
         self._processor = processor
 
         shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]

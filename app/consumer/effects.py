@@ -112,6 +112,18 @@ class Effects:
                 raise RuntimeError(f"block-list lookup in {table} kept returning unprocessed keys")
         return blocked
 
+    def scan_blocklist(self) -> dict[str, str]:
+        """The whole block list: account → the transaction that blocked it."""
+        blocked: dict[str, str] = {}
+        paginator = self._clients.dynamodb.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._names.blocklist_table, ProjectionExpression="account, tx_id"
+        )
+        for page in pages:
+            for item in page["Items"]:
+                blocked[item["account"]["S"]] = item.get("tx_id", {}).get("S", "")
+        return blocked
+
     def block(self, frauds: Sequence[Decision]) -> int:
         """Put the senders on the block list; returns how many were not on it yet.
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.consumer.alerting import AlertSender
+from app.consumer.blocklist import BlockList
 from app.consumer.decisions import (
     Decision,
     StreamRecord,
@@ -40,6 +41,7 @@ class BatchProcessor:
         stats: ConsumerStats,
         clock: Callable[[], float] = time.time,
         effect_threads: int = 8,
+        blocklist: BlockList | None = None,
     ) -> None:
         self._model = model
         self._effects = effects
@@ -47,6 +49,7 @@ class BatchProcessor:
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=effect_threads, thread_name_prefix="effects")
         self._alerts = AlertSender(effects)
+        self._blocklist = blocklist or BlockList(effects)
 
     def settle(self, shard_id: str) -> bool:
         """Wait for the alerts of this shard's processed batches; see ``AlertSender.settle``."""
@@ -75,7 +78,7 @@ class BatchProcessor:
                     extra={"shard_id": shard_id, "sequence_number": item.sequence_number},
                 )
 
-        blocked = self._effects.blocked_among({r.transaction.nameOrig for r in valid})
+        blocked = self._blocklist.blocked_among({r.transaction.nameOrig for r in valid})
         to_score = [r.transaction for r in valid if not is_refused(r.transaction, blocked)]
         scores = dict(
             zip(
@@ -99,7 +102,10 @@ class BatchProcessor:
         # A decision is durable once it is in the log and its sender on the block list; the
         # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
         logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
-        newly_blocked = self._effects.block(frauds) if frauds else 0
+        newly_blocked = 0
+        if frauds:
+            newly_blocked = self._effects.block(frauds)
+            self._blocklist.record(frauds)
         logged.result()
         durable_at = self._clock()
         if frauds:
