@@ -41,6 +41,7 @@ class BlockList:
         self._snapshot_at = 0.0
         # Blocks written here since the snapshot was taken: the next snapshot includes them.
         self._own: dict[str, tuple[str, float]] = {}
+        self._closed = threading.Event()
         self.refresh()
         threading.Thread(target=self._keep_fresh, name="blocklist", daemon=True).start()
 
@@ -71,9 +72,12 @@ class BlockList:
             self._own = {a: entry for a, entry in self._own.items() if entry[1] >= started}
         logger.info("block list refreshed: %d accounts", len(snapshot))
 
+    def close(self) -> None:
+        """Stop refreshing."""
+        self._closed.set()
+
     def _keep_fresh(self) -> None:
-        while True:
-            time.sleep(self._refresh_seconds)
+        while not self._closed.wait(self._refresh_seconds):
             try:
                 self.refresh()
             except (ClientError, BotoCoreError) as error:

@@ -109,7 +109,7 @@ class Consumer:
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(deadline - time.monotonic(), 0))
-        if self._processor is not None and any(w.is_alive() for w in self._workers):
+        if self._processor is not None:
             self._processor.close()
             for worker in self._workers:
                 worker.join(5.0)

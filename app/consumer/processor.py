@@ -56,8 +56,9 @@ class BatchProcessor:
         return self._alerts.settle(shard_id)
 
     def close(self) -> None:
-        """Stop retrying alerts; batches with unpublished alerts will be read again."""
+        """Stop retrying alerts (their batches will be read again) and refreshing the block list."""
         self._alerts.close()
+        self._blocklist.close()
 
     def process(self, shard_id: str, records: Sequence[dict[str, Any]]) -> list[Decision]:
         """Handle a GetRecords batch of one shard; returns once every effect is durable.

@@ -16,6 +16,22 @@ def effects(local_aws_env) -> Effects:
     return Effects(local_aws_env.clients, local_aws_env.resources)
 
 
+@pytest.fixture(autouse=True)
+def close_block_lists(monkeypatch):
+    """Stop every BlockList a test makes, so no refresh outlives the local AWS."""
+    made: list[BlockList] = []
+    original = BlockList.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(BlockList, "__init__", tracking_init)
+    yield
+    for blocklist in made:
+        blocklist.close()
+
+
 def fraud(account: str, tx_id: str) -> Decision:
     return Decision(
         tx_id=tx_id,

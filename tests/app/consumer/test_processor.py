@@ -36,12 +36,17 @@ class SettledBatchProcessor(BatchProcessor):
 def make_processor(local_aws_env, model):
     """A BatchProcessor with real effects on the local AWS (optionally other clients)."""
 
+    made: list[BatchProcessor] = []
+
     def factory(clients=None, settled=True) -> BatchProcessor:
         effects = Effects(clients or local_aws_env.clients, local_aws_env.resources)
         kind = SettledBatchProcessor if settled else BatchProcessor
-        return kind(model, effects, ConsumerStats(), effect_threads=2)
+        made.append(kind(model, effects, ConsumerStats(), effect_threads=2))
+        return made[-1]
 
-    return factory
+    yield factory
+    for processor in made:
+        processor.close()
 
 
 @pytest.fixture
