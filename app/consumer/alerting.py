@@ -45,15 +45,16 @@ class AlertSender:
             self._unsent[shard_id] += 1
         self._queue.put((shard_id, frauds))
 
-    def settle(self, shard_id: str) -> bool:
-        """Wait until every alert handed in for this shard is published.
+    def settle(self, shard_id: str, wait: bool = True) -> bool:
+        """True once every alert handed in for this shard is published.
 
-        Returns False if the sender is closed first: the shard's place must then stay before
+        With ``wait``, blocks until then, or returns False if the sender is closed first;
+        without it, answers at once. While it is False, the shard's place must stay before
         the batches whose alerts are still out.
         """
         with self._changed:
             while self._unsent[shard_id] > 0:
-                if self._closing.is_set():
+                if self._closing.is_set() or not wait:
                     return False
                 self._changed.wait(0.5)
         return True

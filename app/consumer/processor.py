@@ -51,9 +51,9 @@ class BatchProcessor:
         self._alerts = AlertSender(effects)
         self._blocklist = blocklist or BlockList(effects)
 
-    def settle(self, shard_id: str) -> bool:
-        """Wait for the alerts of this shard's processed batches; see ``AlertSender.settle``."""
-        return self._alerts.settle(shard_id)
+    def settle(self, shard_id: str, wait: bool = True) -> bool:
+        """Whether the alerts of this shard's processed batches are out; see ``AlertSender``."""
+        return self._alerts.settle(shard_id, wait)
 
     def close(self) -> None:
         """Stop retrying alerts (their batches will be read again) and refreshing the block list."""

@@ -105,9 +105,12 @@ class ShardWorker(threading.Thread):
                 if not self._process_until_durable(records):
                     break
                 last = records[-1]["SequenceNumber"]
-                if time.monotonic() >= next_checkpoint:
-                    if not self._processor.settle(self.shard_id):
-                        break
+                # The place moves only past batches whose alerts are out. While SNS is down it
+                # stays behind, but reading and deciding go on: an outage of the alerts must
+                # not stop the blocking.
+                if time.monotonic() >= next_checkpoint and self._processor.settle(
+                    self.shard_id, wait=False
+                ):
                     if self._save_checkpoint(last):
                         saved = last
                     next_checkpoint = time.monotonic() + self._checkpoint_interval

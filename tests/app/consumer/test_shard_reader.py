@@ -26,7 +26,7 @@ class FlakyProcessor:
         self.calls = 0
         self.batches: list[list[str]] = []
 
-    def settle(self, shard_id: str) -> bool:
+    def settle(self, shard_id: str, wait: bool = True) -> bool:
         return self._alerts_published
 
     def process(self, shard_id: str, records: list[dict[str, Any]]) -> list[Any]:
