@@ -7,7 +7,6 @@ import time
 import pytest
 
 from app.consumer.blocklist import BlockList
-from app.consumer.decisions import Decision, Verdict
 from app.consumer.effects import Effects
 
 
@@ -32,52 +31,31 @@ def close_block_lists(monkeypatch):
         blocklist.close()
 
 
-def fraud(account: str, tx_id: str) -> Decision:
-    return Decision(
-        tx_id=tx_id,
-        account=account,
-        recipient="C2",
-        amount=10.0,
-        type="TRANSFER",
-        step=1,
-        verdict=Verdict.FRAUD,
-        score=0.9,
-        threshold=0.1,
-        model_version="cb-test",
-        shard_id="shardId-000000000000",
-        sequence_number="1",
-        label=None,
-        sent_at=None,
-        received_at=1.0,
-        decided_at=2.0,
-    )
-
-
-def block_elsewhere(effects: Effects, account: str, tx_id: str) -> None:
+def block_elsewhere(effects: Effects, make_decision, account: str, tx_id: str) -> None:
     """A block written by someone other than this consumer (an operator, another reader)."""
-    assert effects.block([fraud(account, tx_id)]) == 1
+    assert effects.block([make_decision(account=account, tx_id=tx_id)]) == 1
 
 
-def test_blocklist_sees_blocks_present_at_start(effects) -> None:
-    block_elsewhere(effects, "C1", "tx-1")
+def test_blocklist_sees_blocks_present_at_start(effects, make_decision) -> None:
+    block_elsewhere(effects, make_decision, "C1", "tx-1")
 
     blocklist = BlockList(effects, refresh_seconds=1000)
 
     assert blocklist.blocked_among({"C1", "C2"}) == {"C1": "tx-1"}
 
 
-def test_blocklist_counts_its_own_blocks_at_once(effects) -> None:
+def test_blocklist_counts_its_own_blocks_at_once(effects, make_decision) -> None:
     blocklist = BlockList(effects, refresh_seconds=1000)
 
-    blocklist.record([fraud("C7", "tx-7")])
+    blocklist.record([make_decision(account="C7", tx_id="tx-7")])
 
     assert blocklist.blocked_among({"C7"}) == {"C7": "tx-7"}
 
 
-def test_blocklist_sees_other_blocks_after_a_refresh(effects) -> None:
+def test_blocklist_sees_other_blocks_after_a_refresh(effects, make_decision) -> None:
     # Given a block written elsewhere after the snapshot was taken
     blocklist = BlockList(effects, refresh_seconds=1000)
-    block_elsewhere(effects, "C3", "tx-3")
+    block_elsewhere(effects, make_decision, "C3", "tx-3")
     assert blocklist.blocked_among({"C3"}) == {}, "the snapshot predates the block"
 
     # When the list refreshes, Then the block counts
@@ -85,9 +63,10 @@ def test_blocklist_sees_other_blocks_after_a_refresh(effects) -> None:
     assert blocklist.blocked_among({"C3"}) == {"C3": "tx-3"}
 
 
-def test_blocklist_refresh_takes_older_own_blocks_from_the_table(effects) -> None:
+def test_blocklist_refresh_takes_older_own_blocks_from_the_table(effects, make_decision) -> None:
     blocklist = BlockList(effects, refresh_seconds=1000)
-    blocklist.record([fraud("C8", "tx-8")])  # recorded, but not (yet) in the table
+    # Recorded here, but not (yet) written to the table
+    blocklist.record([make_decision(account="C8", tx_id="tx-8")])
 
     blocklist.refresh()
 
@@ -96,10 +75,10 @@ def test_blocklist_refresh_takes_older_own_blocks_from_the_table(effects) -> Non
     )
 
 
-def test_blocklist_stale_snapshot_is_not_trusted(effects, monkeypatch) -> None:
+def test_blocklist_stale_snapshot_is_not_trusted(effects, make_decision, monkeypatch) -> None:
     # Given a snapshot far older than its refresh interval allows (refreshing kept failing)
     blocklist = BlockList(effects, refresh_seconds=1000)
-    block_elsewhere(effects, "C4", "tx-4")
+    block_elsewhere(effects, make_decision, "C4", "tx-4")
     monkeypatch.setattr(blocklist, "_snapshot_at", time.monotonic() - 10_000)
 
     # When senders are looked up, Then the table is asked directly

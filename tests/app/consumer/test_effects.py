@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
-from app.consumer.decisions import Decision, Verdict
 from app.consumer.effects import (
     Effects,
     RejectedRecord,
@@ -22,32 +20,6 @@ from app.consumer.effects import (
 @pytest.fixture
 def effects(local_aws_env) -> Effects:
     return Effects(local_aws_env.clients, local_aws_env.resources)
-
-
-@pytest.fixture
-def make_decision():
-    def factory(**overrides) -> Decision:
-        decision = Decision(
-            tx_id="tx-1",
-            account="C1",
-            recipient="C2",
-            amount=18498.8,
-            type="TRANSFER",
-            step=4,
-            verdict=Verdict.FRAUD,
-            score=0.987654,
-            threshold=0.1,
-            model_version="cb-test",
-            shard_id="shardId-000000000000",
-            sequence_number="42",
-            label=1,
-            sent_at=1.0,
-            received_at=2.0,
-            decided_at=1_700_000_000.1234,
-        )
-        return replace(decision, **overrides)
-
-    return factory
 
 
 @pytest.mark.parametrize(
@@ -117,24 +89,9 @@ def test_effects_publish_alerts_delivers_each_once(local_aws_env, effects, make_
     assert sorted(a["tx_id"] for a in alerts) == sorted(f"tx-{i}" for i in range(23))
 
 
-def test_alert_message_says_why() -> None:
-    decision = Decision(
-        tx_id="tx-9",
-        account="C9",
-        recipient="C10",
-        amount=1.5,
-        type="CASH_OUT",
-        step=1,
-        verdict=Verdict.FRAUD,
-        score=0.75,
-        threshold=0.1,
-        model_version="cb-x",
-        shard_id="s",
-        sequence_number="1",
-        label=None,
-        sent_at=None,
-        received_at=0.0,
-        decided_at=3.0,
+def test_alert_message_says_why(make_decision) -> None:
+    decision = make_decision(
+        tx_id="tx-9", account="C9", recipient="C10", amount=1.5, type="CASH_OUT", score=0.75
     )
 
     message = alert_message(decision)
