@@ -103,9 +103,8 @@ class BatchProcessor:
         # A decision is durable once it is in the log and its sender on the block list; the
         # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
         logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
-        newly_blocked = 0
         if frauds:
-            newly_blocked = self._effects.block(frauds)
+            self._effects.block(frauds)
             self._blocklist.record(frauds)
         logged.result()
         durable_at = self._clock()
@@ -115,8 +114,6 @@ class BatchProcessor:
         self._stats.record_batch(
             [(d.verdict.value, d.label, d.sent_at) for d in decisions],
             dead_lettered=len(rejected),
-            newly_blocked=newly_blocked,
-            started_at=started_at,
             durable_at=durable_at,
         )
         for decision, record in zip(decisions, records_out, strict=True):

@@ -21,11 +21,9 @@ class ConsumerStats:
     labelled: Counter[tuple[str, int]] = field(default_factory=Counter)
     dead_lettered: int = 0
     batches: int = 0
-    newly_blocked: int = 0
     first_sent_at: float | None = None
     last_durable_at: float | None = None
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
-    batch_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_batch(
@@ -33,16 +31,12 @@ class ConsumerStats:
         verdicts: list[tuple[str, int | None, float | None]],
         *,
         dead_lettered: int,
-        newly_blocked: int,
-        started_at: float,
         durable_at: float,
     ) -> None:
         """Add one processed batch: (verdict, label, sent_at) per decision."""
         with self._lock:
             self.batches += 1
             self.dead_lettered += dead_lettered
-            self.newly_blocked += newly_blocked
-            self.batch_ms.append((durable_at - started_at) * 1000)
             for verdict, label, sent_at in verdicts:
                 self.verdicts[verdict] += 1
                 if label is not None:
