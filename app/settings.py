@@ -115,6 +115,24 @@ class Settings(BaseSettings):
         "first record of the batch longer.",
     )
 
+    read_mode: Literal["polling", "fan-out"] = Field(
+        default="polling",
+        description="How the consumer reads shards: `polling` (GetRecords, the only mode the "
+        "embedded AWS serves) or `fan-out` (enhanced fan-out through SubscribeToShard, which "
+        "needs the stream consumer the prod stack registers).",
+    )
+    stream_consumer_name: str = Field(
+        default="fds-consumer",
+        description="Name of the registered enhanced fan-out consumer of the stream.",
+    )
+    metrics_port: int = Field(
+        default=9100,
+        ge=0,
+        le=65535,
+        description="Port of the consumer's HTTP endpoint: `/metrics` (Prometheus), `/healthz` "
+        "(alive) and `/readyz` (reading its shards); 0 turns it off.",
+    )
+
     # Optional overrides of single names, set from the stack's outputs in a pod.
     stream_name: str | None = None
     blocklist_table_name: str | None = None
