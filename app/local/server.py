@@ -7,15 +7,23 @@ gone when the server stops.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
+import selectors
 import socket
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import werkzeug.serving
 from moto import backends
 from moto.core import responses as core_responses
 from moto.kinesis import models as kinesis_models
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import ThreadedWSGIServer
 
 logger = logging.getLogger(__name__)
 
@@ -90,29 +98,155 @@ def _index_kinesis_shards() -> None:
     shard.get_records = get_records  # type: ignore[method-assign]
 
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _read_whole_body(app: WsgiApp) -> WsgiApp:
+    """Read each request's body before the app sees it.
+
+    A kept-alive connection carries the next request right behind this one's body, so a body
+    the app leaves partly unread would be taken for the next request line.
+    """
+
+    def buffered(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        stream = environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            body = stream.read(int(length))
+        elif environ.get("wsgi.input_terminated"):  # chunked: read to its last chunk
+            body = stream.read()
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return app(environ, start_response)
+
+    return buffered
+
+
+class _NothingLeftToDrain:
+    """Stands in for the selector werkzeug uses to drain a connection after each response.
+
+    Werkzeug discards whatever the client sent after the request it answered, waiting up to
+    10 ms for more; that is safe only because it then closes the connection. Here the body
+    was read whole before the app ran, so what follows is the client's next request: it must
+    be left for the next read, and without the wait.
+    """
+
+    def register(self, *_: object) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _Selectors:
+    EVENT_READ = selectors.EVENT_READ
+    DefaultSelector = _NothingLeftToDrain
+
+
+def _keep_connections_alive() -> None:
+    # Werkzeug's server module looks its selectors up as a module global when it drains; this
+    # process serves no other werkzeug app, so replacing it there is contained.
+    werkzeug.serving.selectors = _Selectors  # type: ignore[assignment]
+
+
+class _KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler, with HTTP/1.1 connections kept open between requests.
+
+    Werkzeug's development server closes the connection after every response, so each AWS
+    call paid for a new TCP connection and a new server thread: on a 2-core machine at 500
+    transactions per second that was several hundred connections a second and a large share of
+    the server's time. Request bodies are read whole (see ``_read_whole_body``), which is what
+    werkzeug's close-always rule guards against.
+    """
+
+    server: _LocalServer
+    # Headers and body leave in separate writes; with Nagle's algorithm on, a kept-alive
+    # connection waits for the client's delayed acknowledgement (about 40 ms) between them.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, open_=False)
+        super().finish()
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
+class _LocalServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, knowing its open connections."""
+
+    def __init__(self, port: int, app: WsgiApp) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self.connections_opened = 0
+        super().__init__(LOOPBACK, port, app, handler=_KeepAliveRequestHandler)
+
+    def track(self, connection: socket.socket, *, open_: bool) -> None:
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+                self.connections_opened += 1
+            else:
+                self._connections.discard(connection)
+
+    def drop_connections(self) -> None:
+        """Cut every kept-alive connection, so a stopped server really stops answering."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
 def _check_port_free(port: int) -> None:
-    """Raise OSError now if the port is taken: moto binds in a thread of its own, where a
-    failure would leave the caller waiting for a server that never starts."""
+    """Raise OSError if the port is taken: werkzeug would print a message and exit instead."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, port))
 
 
 class LocalAws:
-    """A running embedded AWS server; use as a context manager or call ``stop``."""
+    """A running embedded AWS server; use as a context manager or call ``stop``.
+
+    Raises:
+        OSError: the port is taken.
+    """
 
     def __init__(self, port: int = 0) -> None:
         if port:
             _check_port_free(port)
         quiet_request_logging()
         speed_up_request_dispatch()
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
-        self._server.start()
-        host, self.port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{self.port}"
+        _keep_connections_alive()
+        app = _read_whole_body(DomainDispatcherApplication(create_backend_app))
+        self._server = _LocalServer(port, app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="local-aws", daemon=True
+        )
+        self._thread.start()
+        self.port = self._server.server_address[1]
+        self.endpoint_url = f"http://{LOOPBACK}:{self.port}"
         logger.info("local AWS listening on %s", self.endpoint_url)
 
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted so far; kept-alive clients open one per pooled slot."""
+        return self._server.connections_opened
+
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.drop_connections()
+        self._thread.join()
         logger.info("local AWS on %s stopped", self.endpoint_url)
 
     def __enter__(self) -> LocalAws:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import botocore.exceptions
 import pytest
 from moto.kinesis import models as kinesis_models
 
@@ -65,3 +66,53 @@ def test_local_aws_serves_on_a_free_loopback_port() -> None:
         )
         # moto keeps its state per process, so other tests' tables may be listed too.
         assert "served-table" in client.list_tables()["TableNames"]
+
+
+def _client(service: str, aws: LocalAws):
+    return boto3.client(
+        service,
+        endpoint_url=aws.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def test_one_client_reuses_one_connection_for_many_calls() -> None:
+    with LocalAws(0) as aws:
+        sqs = _client("sqs", aws)
+        queue_url = sqs.create_queue(QueueName="kept-alive")["QueueUrl"]
+        for number in range(20):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=f"message {number}")
+        assert aws.connections_opened == 1
+        assert (
+            sqs.get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            == "20"
+        )
+
+
+def test_a_body_the_server_refuses_unread_does_not_spill_into_the_next_request() -> None:
+    with LocalAws(0) as aws:
+        s3 = _client("s3", aws)
+        with pytest.raises(s3.exceptions.NoSuchBucket):
+            s3.put_object(Bucket="no-such-bucket", Key="k", Body=b"x" * 200_000)
+        s3.create_bucket(Bucket="spill-check")
+        s3.put_object(Bucket="spill-check", Key="k", Body=b"payload")
+        assert s3.get_object(Bucket="spill-check", Key="k")["Body"].read() == b"payload"
+        assert aws.connections_opened == 1
+
+
+def test_a_stopped_server_stops_answering_kept_alive_clients() -> None:
+    aws = LocalAws(0)
+    sqs = _client("sqs", aws)
+    sqs.list_queues()
+    aws.stop()
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        sqs.list_queues()
+
+
+def test_a_taken_port_is_refused_at_once() -> None:
+    with LocalAws(0) as aws, pytest.raises(OSError):
+        LocalAws(aws.port)
