@@ -17,6 +17,8 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from mocked_cloud import ACCOUNT_ID, KUBECONFIG, MOCK_ZONES, OIDC_ISSUER, OIDC_PROVIDER_ARN
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,32 +31,123 @@ MOCK_STACK = "dev"
 
 
 @dataclass(frozen=True)
+class ResourceOptionsRecord:
+    """The options of a registration that the engine, not the provider, acts on."""
+
+    parent: str
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegisteredResource:
     """One resource the program registered, as the engine would have received it."""
 
     type: str
     name: str
     inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    urn: str = ""
+    options: ResourceOptionsRecord | None = None
+
+
+def _arn(type_token: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """A plausible ARN for a mocked AWS resource, unique per type and name."""
+    service = type_token.split(":")[1].split("/")[0]
+    physical = inputs.get("name") or inputs.get("bucket") or name
+    if service == "s3":
+        return f"arn:aws:s3:::{physical}"
+    kind = type_token.rsplit(":", 1)[-1].lower()
+    return f"arn:aws:{service}:us-east-1:{ACCOUNT_ID}:{kind}/{physical}"
+
+
+def mock_outputs(type_token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The state a resource would report: its inputs plus the outputs the program reads."""
+    state = dict(inputs)
+    if type_token == "eks:index:Cluster":
+        state.update(
+            kubeconfigJson=KUBECONFIG,
+            oidcProviderArn=OIDC_PROVIDER_ARN,
+            oidcIssuer=OIDC_ISSUER,
+        )
+    elif type_token.startswith("aws:"):
+        state.setdefault("arn", _arn(type_token, name, inputs))
+        state.setdefault("name", inputs.get("name") or name)
+    if type_token == "aws:kms/key:Key":
+        state["keyId"] = f"key-{name}"
+    elif type_token == "aws:sqs/queue:Queue":
+        state["url"] = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/{state['name']}"
+    elif type_token == "aws:ecr/repository:Repository":
+        state["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{state['name']}"
+    elif type_token == "aws:s3/bucket:Bucket":
+        state.setdefault("bucket", name)
+    return state
 
 
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Answers every resource and invoke with its inputs, and records each one."""
+    """Answers every resource and invoke like a tiny AWS, and records each one."""
 
     resources: list[RegisteredResource] = field(default_factory=list)
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Set by the monitor just before it hands a registration to new_resource.
+    pending: tuple[str, ResourceOptionsRecord] | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        self.resources.append(RegisteredResource(args.typ, args.name, dict(args.inputs)))
-        return f"{args.name}-id", dict(args.inputs)
+        outputs = mock_outputs(args.typ, args.name, args.inputs)
+        urn, options = self.pending or ("", None)
+        self.resources.append(
+            RegisteredResource(args.typ, args.name, dict(args.inputs), outputs, urn, options)
+        )
+        return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
-        return {}, None
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT_ID,
+            }, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+                "names": list(MOCK_ZONES),
+                "zoneIds": [f"use1-az{i}" for i in range(len(MOCK_ZONES))],
+                "id": "us-east-1",
+            }, []
+        return {}, []
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, which also keeps each registration's URN and options."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.recording.pending = (
+            urn,
+            ResourceOptionsRecord(
+                parent=request.parent,
+                protect=bool(request.protect),
+                ignore_changes=tuple(request.ignoreChanges),
+                dependencies=tuple(request.dependencies),
+            ),
+        )
+        try:
+            return super().RegisterResource(request)
+        finally:
+            self.recording.pending = None
 
 
 MOCKS = RecordingMocks()
-pulumi.runtime.set_mocks(MOCKS, project="fds", stack=MOCK_STACK, preview=False)
+pulumi.runtime.set_mocks(
+    MOCKS, project="fds", stack=MOCK_STACK, preview=False, monitor=RecordingMonitor(MOCKS)
+)
 
 
 @dataclass(frozen=True)
