@@ -82,6 +82,7 @@ class Stream(pulumi.ComponentResource):
                 f"{name}-consumer",
                 name=args.fan_out_consumer_name,
                 stream_arn=stream.arn,
+                tags=with_name(args.tags, args.fan_out_consumer_name),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.consumer_arn = consumer.arn

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,12 +92,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     resources: list[RegisteredResource] = field(default_factory=list)
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    #: Set by the monitor just before it hands a registration to new_resource.
-    pending: tuple[str, ResourceOptionsRecord] | None = None
+    #: Set by the monitor just before it hands a registration to new_resource. Per thread: the
+    #: runtime registers resources from a thread pool, several at once.
+    pending: threading.local = field(default_factory=threading.local)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         outputs = mock_outputs(args.typ, args.name, args.inputs)
-        urn, options = self.pending or ("", None)
+        urn, options = getattr(self.pending, "registration", None) or ("", None)
         self.resources.append(
             RegisteredResource(args.typ, args.name, dict(args.inputs), outputs, urn, options)
         )
@@ -129,7 +131,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        self.recording.pending = (
+        self.recording.pending.registration = (
             urn,
             ResourceOptionsRecord(
                 parent=request.parent,
@@ -141,7 +143,7 @@ class RecordingMonitor(MockMonitor):
         try:
             return super().RegisterResource(request)
         finally:
-            self.recording.pending = None
+            self.recording.pending.registration = None
 
 
 MOCKS = RecordingMocks()
@@ -216,6 +218,40 @@ def stack_file() -> Callable[[str], dict[str, Any]]:
     return load_stack_file
 
 
+def _execute(config: Mapping[str, str]) -> ProgramRun:
+    """One run of the real entry point under the mocks; the caller has cleared PULUMI_CONFIG*."""
+    MOCKS.resources.clear()
+    MOCKS.invokes.clear()
+    root = get_root_resource()
+    assert root is not None, "set_mocks should have created the root stack"
+    root.outputs.clear()  # type: ignore[attr-defined]
+    pulumi.runtime.set_all_config(dict(config), [])
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[None]:
+        # The same call the CLI makes: the folder run as __main__.
+        runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+
+        # Returned, so the test runner waits until every output has resolved.
+        outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
+        return outputs.apply(exports.update)
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    return ProgramRun(list(MOCKS.resources), list(MOCKS.invokes), exports)
+
+
+def _clear_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The PULUMI_CONFIG* variables are what pulumi.Config falls back to; without them a key
+    # left out of the config table is really missing.
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def run_program(
     monkeypatch: pytest.MonkeyPatch,
@@ -223,33 +259,21 @@ def run_program(
     """Run the real entry point, stacks/__main__.py, under the mocks with the given config.
 
     Config is set with ``set_all_config``, the runtime's own table the ``pulumi.Config`` getters
-    read first; the PULUMI_CONFIG* environment variables they fall back to are removed so that
-    a key left out of the table is really missing.
+    read first.
     """
-    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
-    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG_")]:
-        monkeypatch.delenv(name)
+    _clear_config_env(monkeypatch)
+    yield _execute
 
-    def run(config: Mapping[str, str]) -> ProgramRun:
-        MOCKS.resources.clear()
-        MOCKS.invokes.clear()
-        root = get_root_resource()
-        assert root is not None, "set_mocks should have created the root stack"
-        root.outputs.clear()  # type: ignore[attr-defined]
-        pulumi.runtime.set_all_config(dict(config), [])
-        exports: dict[str, Any] = {}
 
-        @pulumi.runtime.test
-        def program() -> pulumi.Output[None]:
-            # The same call the CLI makes: the folder run as __main__.
-            runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+@pytest.fixture(scope="session")
+def stack_runs() -> dict[str, ProgramRun]:
+    """One run of the program per stack file, shared by the tests that only read the record."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clear_config_env(monkeypatch)
+        return {stack: _execute(cli_config(load_stack_file(stack)["config"])) for stack in STACKS}
 
-            # Returned, so the test runner waits until every output has resolved.
-            outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
-            return outputs.apply(exports.update)
 
-        program()
-        return ProgramRun(list(MOCKS.resources), list(MOCKS.invokes), exports)
-
-    yield run
-    pulumi.runtime.set_all_config({}, [])
+@pytest.fixture
+def deployed(stack: str, stack_runs: dict[str, ProgramRun]) -> ProgramRun:
+    """The record of the program run with each stack file's config."""
+    return stack_runs[stack]
