@@ -21,6 +21,9 @@ AGENT_NAMESPACE = "amazon-cloudwatch"
 AGENT_SERVICE_ACCOUNT = "cloudwatch-agent"
 AGENT_POLICY = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 
+#: The log groups the add-on writes to: container logs, node and kubelet logs, metrics.
+AGENT_LOG_GROUPS = ("application", "dataplane", "host", "performance")
+
 #: What the consumer's log lines look like (app/logs.py): an ERROR from one of its modules,
 #: and the line printed for each fraud.
 ERROR_PATTERN = '"ERROR app."'
@@ -72,15 +75,19 @@ class Observability(pulumi.ComponentResource):
         super().__init__("fds:observability:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        # The agent would create this group itself, and `pulumi destroy` would then leave it
-        # behind; declared here, it has a retention and goes with the stack.
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-application-logs",
-            name=f"/aws/containerinsights/{args.cluster_name}/application",
-            retention_in_days=args.log_retention_days,
-            tags=with_name(args.tags, f"{name}-application-logs"),
-            opts=child,
-        )
+        # The agent would create these groups itself, and `pulumi destroy` would then leave
+        # them behind; declared here, they have a retention and go with the stack.
+        groups = {
+            kind: aws.cloudwatch.LogGroup(
+                f"{name}-{kind}-logs",
+                name=f"/aws/containerinsights/{args.cluster_name}/{kind}",
+                retention_in_days=args.log_retention_days,
+                tags=with_name(args.tags, f"{name}-{kind}-logs"),
+                opts=child,
+            )
+            for kind in AGENT_LOG_GROUPS
+        }
+        logs = groups["application"]
 
         agent = IrsaRole(
             f"{name}-agent-irsa",
@@ -100,7 +107,7 @@ class Observability(pulumi.ComponentResource):
             addon_name=OBSERVABILITY_ADDON,
             service_account_role_arn=agent.role_arn,
             tags=with_name(args.tags, f"{name}-addon"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, *args.wait_for]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*groups.values(), *args.wait_for]),
         )
 
         for metric, pattern in (("ConsumerErrors", ERROR_PATTERN), ("Frauds", FRAUD_PATTERN)):

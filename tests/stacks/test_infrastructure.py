@@ -569,3 +569,18 @@ def test_outputs_a_user_needs_are_exported(stack: str, deployed: Any) -> None:
     for name in needed:
         value = deployed.exports.get(name)
         assert value not in (None, "") and "None" not in str(value), f"{stack}: {name}={value!r}"
+
+
+def test_log_groups_the_agent_writes_are_declared_so_destroy_removes_them(
+    stack: str, deployed: Any
+) -> None:
+    groups = sorted(g.inputs["name"] for g in of_type(deployed, "aws:cloudwatch/logGroup:LogGroup"))
+    addon = one(deployed, "aws:eks/addon:Addon")
+
+    assert groups == [
+        f"/aws/containerinsights/fds-{stack}/{kind}"
+        for kind in ("application", "dataplane", "host", "performance")
+    ]
+    assert addon.inputs["addonName"] == "amazon-cloudwatch-observability"
+    spot = one(deployed, "aws:eks/nodeGroup:NodeGroup", "-spot")
+    assert spot.urn in addon.options.dependencies, "the add-on needs nodes to become active"
