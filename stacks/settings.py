@@ -97,6 +97,78 @@ class StackSettings(BaseModel):
         "interruption wave cannot take every node; at most 20, the EKS API's limit.",
         examples=[["m5.large", "m5a.large"]],
     )
+    availability_zone_count: int = Field(
+        alias="fds:availabilityZoneCount",
+        ge=2,
+        le=6,
+        description="Availability zones the VPC spans, a public and a private subnet each. At "
+        "least 2, which EKS requires; 3 lets a zone fail with two thirds of the nodes left.",
+        examples=[2],
+    )
+    nat_per_zone: bool = Field(
+        alias="fds:natPerZone",
+        description="One NAT gateway per zone (true: a zone outage keeps the others online) or "
+        "one shared by all (false: about a third of the NAT cost in a 3-zone VPC).",
+        examples=["false"],
+    )
+    vpc_cidr: str = Field(
+        alias="fds:vpcCidr",
+        pattern=r"^10\.\d{1,3}\.0\.0/16$",
+        description="The VPC's private range, a 10.x.0.0/16: room for a /20 per subnet.",
+        examples=["10.10.0.0/16"],
+    )
+    kubernetes_version: str = Field(
+        alias="fds:kubernetesVersion",
+        pattern=r"^1\.\d{2}$",
+        description="EKS minor version of the cluster, such as 1.35.",
+        examples=["1.35"],
+    )
+    system_node_count: int = Field(
+        alias="fds:systemNodeCount",
+        ge=0,
+        le=10,
+        description="On-demand nodes for system pods (CoreDNS, the KEDA operator), which a Spot "
+        "reclaim must not take down; 0 runs them on the Spot nodes.",
+        examples=[0],
+    )
+    system_instance_type: InstanceType = Field(
+        alias="fds:systemInstanceType",
+        description="Instance type of the on-demand system nodes.",
+        examples=["t3.medium"],
+    )
+    stream_mode: Literal["provisioned", "on-demand"] = Field(
+        alias="fds:streamMode",
+        description="Kinesis capacity mode: `provisioned` (fds:shardCount shards, billed per "
+        "shard-hour) or `on-demand` (Kinesis sizes itself, billed per GB).",
+        examples=["provisioned"],
+    )
+    read_mode: Literal["polling", "fan-out"] = Field(
+        alias="fds:readMode",
+        description="How consumers read: `polling` (GetRecords, shares a shard's 2 MiB/s) or "
+        "`fan-out` (a registered consumer with 2 MiB/s per shard of its own, about 70 ms "
+        "delivery instead of about 200 ms, billed per consumer-shard-hour).",
+        examples=["polling"],
+    )
+    protect_data: bool = Field(
+        alias="fds:protectData",
+        description="Deletion protection on the tables and the decisions bucket, and point-in-"
+        "time recovery on the tables. Off in dev so that `pulumi destroy` removes everything.",
+        examples=["true"],
+    )
+    decisions_retention_days: int = Field(
+        alias="fds:decisionsRetentionDays",
+        ge=1,
+        le=3650,
+        description="Days a decisions-log object is kept in S3 before it expires.",
+        examples=[30],
+    )
+    image_tag: str = Field(
+        alias="fds:imageTag",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Tag of the consumer image in the stack's ECR repository. Tags are "
+        "immutable there, so a new build needs a new tag (the git commit works well).",
+        examples=["0.1.0"],
+    )
     alert_emails: list[EmailAddress] = Field(
         alias="fds:alertEmails",
         description="Addresses subscribed to the fraud-alert topic; prod needs at least one.",
@@ -135,6 +207,12 @@ class StackSettings(BaseModel):
                     "sizes": f"{self.node_min_size}, {self.node_desired_size}, "
                     f"{self.node_max_size}",
                 },
+            )
+        if self.system_node_count == 0 and self.environment == "prod":
+            raise PydanticCustomError(
+                "config_conflict",
+                "is 0, and a prod stack keeps its system pods off Spot nodes",
+                {"keys": "fds:systemNodeCount"},
             )
         if self.environment == "prod" and not self.alert_emails:
             raise PydanticCustomError(

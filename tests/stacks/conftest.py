@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from mocked_cloud import ACCOUNT_ID, KUBECONFIG, MOCK_ZONES, OIDC_ISSUER, OIDC_PROVIDER_ARN
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,32 +32,124 @@ MOCK_STACK = "dev"
 
 
 @dataclass(frozen=True)
+class ResourceOptionsRecord:
+    """The options of a registration that the engine, not the provider, acts on."""
+
+    parent: str
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegisteredResource:
     """One resource the program registered, as the engine would have received it."""
 
     type: str
     name: str
     inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    urn: str = ""
+    options: ResourceOptionsRecord | None = None
+
+
+def _arn(type_token: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """A plausible ARN for a mocked AWS resource, unique per type and name."""
+    service = type_token.split(":")[1].split("/")[0]
+    physical = inputs.get("name") or inputs.get("bucket") or name
+    if service == "s3":
+        return f"arn:aws:s3:::{physical}"
+    kind = type_token.rsplit(":", 1)[-1].lower()
+    return f"arn:aws:{service}:us-east-1:{ACCOUNT_ID}:{kind}/{physical}"
+
+
+def mock_outputs(type_token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The state a resource would report: its inputs plus the outputs the program reads."""
+    state = dict(inputs)
+    if type_token == "eks:index:Cluster":
+        state.update(
+            kubeconfigJson=KUBECONFIG,
+            oidcProviderArn=OIDC_PROVIDER_ARN,
+            oidcIssuer=OIDC_ISSUER,
+        )
+    elif type_token.startswith("aws:"):
+        state.setdefault("arn", _arn(type_token, name, inputs))
+        state.setdefault("name", inputs.get("name") or name)
+    if type_token == "aws:kms/key:Key":
+        state["keyId"] = f"key-{name}"
+    elif type_token == "aws:sqs/queue:Queue":
+        state["url"] = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT_ID}/{state['name']}"
+    elif type_token == "aws:ecr/repository:Repository":
+        state["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{state['name']}"
+    elif type_token == "aws:s3/bucket:Bucket":
+        state.setdefault("bucket", name)
+    return state
 
 
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Answers every resource and invoke with its inputs, and records each one."""
+    """Answers every resource and invoke like a tiny AWS, and records each one."""
 
     resources: list[RegisteredResource] = field(default_factory=list)
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Set by the monitor just before it hands a registration to new_resource. Per thread: the
+    #: runtime registers resources from a thread pool, several at once.
+    pending: threading.local = field(default_factory=threading.local)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        self.resources.append(RegisteredResource(args.typ, args.name, dict(args.inputs)))
-        return f"{args.name}-id", dict(args.inputs)
+        outputs = mock_outputs(args.typ, args.name, args.inputs)
+        urn, options = getattr(self.pending, "registration", None) or ("", None)
+        self.resources.append(
+            RegisteredResource(args.typ, args.name, dict(args.inputs), outputs, urn, options)
+        )
+        return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
-        return {}, None
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT_ID,
+            }, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+                "names": list(MOCK_ZONES),
+                "zoneIds": [f"use1-az{i}" for i in range(len(MOCK_ZONES))],
+                "id": "us-east-1",
+            }, []
+        return {}, []
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, which also keeps each registration's URN and options."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.recording.pending.registration = (
+            urn,
+            ResourceOptionsRecord(
+                parent=request.parent,
+                protect=bool(request.protect),
+                ignore_changes=tuple(request.ignoreChanges),
+                dependencies=tuple(request.dependencies),
+            ),
+        )
+        try:
+            return super().RegisterResource(request)
+        finally:
+            self.recording.pending.registration = None
 
 
 MOCKS = RecordingMocks()
-pulumi.runtime.set_mocks(MOCKS, project="fds", stack=MOCK_STACK, preview=False)
+pulumi.runtime.set_mocks(
+    MOCKS, project="fds", stack=MOCK_STACK, preview=False, monitor=RecordingMonitor(MOCKS)
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +218,40 @@ def stack_file() -> Callable[[str], dict[str, Any]]:
     return load_stack_file
 
 
+def _execute(config: Mapping[str, str]) -> ProgramRun:
+    """One run of the real entry point under the mocks; the caller has cleared PULUMI_CONFIG*."""
+    MOCKS.resources.clear()
+    MOCKS.invokes.clear()
+    root = get_root_resource()
+    assert root is not None, "set_mocks should have created the root stack"
+    root.outputs.clear()  # type: ignore[attr-defined]
+    pulumi.runtime.set_all_config(dict(config), [])
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[None]:
+        # The same call the CLI makes: the folder run as __main__.
+        runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+
+        # Returned, so the test runner waits until every output has resolved.
+        outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
+        return outputs.apply(exports.update)
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    return ProgramRun(list(MOCKS.resources), list(MOCKS.invokes), exports)
+
+
+def _clear_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The PULUMI_CONFIG* variables are what pulumi.Config falls back to; without them a key
+    # left out of the config table is really missing.
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def run_program(
     monkeypatch: pytest.MonkeyPatch,
@@ -130,33 +259,21 @@ def run_program(
     """Run the real entry point, stacks/__main__.py, under the mocks with the given config.
 
     Config is set with ``set_all_config``, the runtime's own table the ``pulumi.Config`` getters
-    read first; the PULUMI_CONFIG* environment variables they fall back to are removed so that
-    a key left out of the table is really missing.
+    read first.
     """
-    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
-    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG_")]:
-        monkeypatch.delenv(name)
+    _clear_config_env(monkeypatch)
+    yield _execute
 
-    def run(config: Mapping[str, str]) -> ProgramRun:
-        MOCKS.resources.clear()
-        MOCKS.invokes.clear()
-        root = get_root_resource()
-        assert root is not None, "set_mocks should have created the root stack"
-        root.outputs.clear()  # type: ignore[attr-defined]
-        pulumi.runtime.set_all_config(dict(config), [])
-        exports: dict[str, Any] = {}
 
-        @pulumi.runtime.test
-        def program() -> pulumi.Output[None]:
-            # The same call the CLI makes: the folder run as __main__.
-            runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+@pytest.fixture(scope="session")
+def stack_runs() -> dict[str, ProgramRun]:
+    """One run of the program per stack file, shared by the tests that only read the record."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clear_config_env(monkeypatch)
+        return {stack: _execute(cli_config(load_stack_file(stack)["config"])) for stack in STACKS}
 
-            # Returned, so the test runner waits until every output has resolved.
-            outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
-            return outputs.apply(exports.update)
 
-        program()
-        return ProgramRun(list(MOCKS.resources), list(MOCKS.invokes), exports)
-
-    yield run
-    pulumi.runtime.set_all_config({}, [])
+@pytest.fixture
+def deployed(stack: str, stack_runs: dict[str, ProgramRun]) -> ProgramRun:
+    """The record of the program run with each stack file's config."""
+    return stack_runs[stack]

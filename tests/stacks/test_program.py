@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from mocked_cloud import ACCOUNT_ID
 from pulumi.automation import ProjectSettings
 
 from app.settings import resource_names
@@ -31,7 +32,7 @@ ConfigOf = Callable[..., dict[str, str]]
 def test_program_exports_resource_names_of_each_stack_file(
     stack: str, stack_config: dict[str, str], run_program: RunProgram
 ) -> None:
-    expected = {"dev": resource_names("dev"), "prod": resource_names("prod")}[stack]
+    expected = resource_names(stack, ACCOUNT_ID)
 
     run = run_program(stack_config)
 
@@ -175,6 +176,8 @@ def pulumi_type_of(annotation: Any) -> str:
     """The Pulumi.yaml config type that holds values of a settings field's annotation."""
     if typing.get_origin(annotation) is list:
         return "array"
+    if annotation is bool:
+        return "boolean"
     if annotation is int:
         return "integer"
     return "string"  # str, and the Literal of environments
@@ -231,7 +234,12 @@ def test_stack_file_values_have_the_declared_types(
     stack: str, stack_file: Callable[[str], dict[str, Any]]
 ) -> None:
     declared = load_project_file()["config"]
-    python_types: dict[str, type] = {"string": str, "integer": int, "array": list}
+    python_types: dict[str, type] = {
+        "string": str,
+        "integer": int,
+        "boolean": bool,
+        "array": list,
+    }
 
     for key, value in stack_file(stack)["config"].items():
         if key not in declared:
