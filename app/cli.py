@@ -147,16 +147,31 @@ def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
     """Read every shard, score and act, until Ctrl-C or SIGTERM."""
     from app.aws import make_clients
     from app.consumer.consumer import Consumer
+    from app.consumer.health import HealthEndpoint
     from ml.model import load_model
 
     configure_logging(verbose)
     settings = Settings()
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
-    consumer.start()
-    signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
-    with contextlib.suppress(KeyboardInterrupt):
-        consumer.wait()
-    consumer.stop()
+    endpoint = (
+        HealthEndpoint(
+            settings.metrics_port,
+            consumer.stats.metrics.registry,
+            alive=consumer.healthy,
+            ready=consumer.ready,
+        )
+        if settings.metrics_port
+        else None
+    )
+    try:
+        consumer.start()
+        signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
+        with contextlib.suppress(KeyboardInterrupt):
+            consumer.wait()
+        consumer.stop()
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
     if consumer.failed:
         shards = ", ".join(worker.shard_id for worker in consumer.failed)
         raise FdsError(f"the reader of shard(s) {shards} stopped on an error; see the log above")

@@ -12,6 +12,7 @@ from app.aws import AwsClients
 from app.consumer.blocklist import BlockList
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.effects import Effects
+from app.consumer.metrics import ConsumerMetrics
 from app.consumer.processor import BatchProcessor
 from app.consumer.shard_reader import ShardWorker
 from app.consumer.stats import ConsumerStats
@@ -40,7 +41,7 @@ class Consumer:
         self._clients = clients
         self._settings = settings
         self._model = model
-        self.stats = ConsumerStats()
+        self.stats = ConsumerStats(metrics=ConsumerMetrics(model.version))
         self._stop = threading.Event()
         self._workers: list[ShardWorker] = []
         self._processor: BatchProcessor | None = None
@@ -96,6 +97,18 @@ class Consumer:
     @property
     def failed(self) -> list[ShardWorker]:
         return [w for w in self._workers if w.error is not None]
+
+    def healthy(self) -> bool:
+        """No shard reader has died of an error."""
+        return not self.failed
+
+    def ready(self) -> bool:
+        """Started, not stopping, and every shard has a running reader."""
+        return (
+            bool(self._workers)
+            and not self._stop.is_set()
+            and all(w.is_alive() for w in self._workers)
+        )
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop reading; each worker finishes the batch in hand, its alerts, and saves its place.

@@ -66,6 +66,13 @@ class BatchProcessor:
         Raises whatever AWS error survived the retries; the caller keeps the batch and tries
         again, which is safe because every effect can be repeated.
         """
+        try:
+            return self._process(shard_id, records)
+        except Exception:
+            self._stats.record_failure()
+            raise
+
+    def _process(self, shard_id: str, records: Sequence[dict[str, Any]]) -> list[Decision]:
         started_at = self._clock()
         valid, rejected = self._validate(shard_id, records)
         if rejected:
@@ -115,6 +122,7 @@ class BatchProcessor:
             [(d.verdict.value, d.label, d.sent_at) for d in decisions],
             dead_lettered=len(rejected),
             durable_at=durable_at,
+            received_at=started_at,
         )
         for decision, record in zip(decisions, records_out, strict=True):
             _log_decision(decision, record)

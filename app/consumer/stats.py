@@ -9,6 +9,8 @@ from typing import Final
 
 import numpy as np
 
+from app.consumer.metrics import ConsumerMetrics
+
 #: Latency samples kept; older ones are dropped so a consumer that runs for days stays flat.
 _MAX_SAMPLES: Final = 1_000_000
 
@@ -24,6 +26,7 @@ class ConsumerStats:
     first_sent_at: float | None = None
     last_durable_at: float | None = None
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    metrics: ConsumerMetrics = field(default_factory=ConsumerMetrics, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_batch(
@@ -32,8 +35,19 @@ class ConsumerStats:
         *,
         dead_lettered: int,
         durable_at: float,
+        received_at: float | None = None,
     ) -> None:
         """Add one processed batch: (verdict, label, sent_at) per decision."""
+        metrics = self.metrics
+        metrics.batches.inc()
+        if dead_lettered:
+            metrics.dead_letters.inc(dead_lettered)
+        if received_at is not None:
+            metrics.batch_processing.observe(durable_at - received_at)
+        for verdict, _, sent_at in verdicts:
+            metrics.decisions.labels(verdict=verdict).inc()
+            if sent_at is not None:
+                metrics.decision_latency.observe(max(durable_at - sent_at, 0.0))
         with self._lock:
             self.batches += 1
             self.dead_lettered += dead_lettered
@@ -46,6 +60,10 @@ class ConsumerStats:
                     if self.first_sent_at is None or sent_at < self.first_sent_at:
                         self.first_sent_at = sent_at
             self.last_durable_at = durable_at
+
+    def record_failure(self) -> None:
+        """Count a batch attempt that failed and will be retried."""
+        self.metrics.batch_failures.inc()
 
     @property
     def decisions(self) -> int:

@@ -52,6 +52,12 @@ def test_consumer_decides_every_transaction_once_and_resumes_after_a_restart(
     # Then each was decided exactly once, and some were fraud
     assert consumer.stats.handled == consumer.stats.decisions == 240, consumer.stats.verdicts
     assert consumer.stats.verdicts["fraud"] > 0, f"verdicts {consumer.stats.verdicts}"
+    # ...and the exported metrics agree with the consumer's own tallies
+    exported = consumer.stats.metrics.decisions
+    for verdict, count in consumer.stats.verdicts.items():
+        assert exported.labels(verdict=verdict)._value.get() == count, verdict
+    assert not consumer.ready(), "a stopped consumer must not report ready"
+    assert consumer.healthy()
     logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
     assert logged == Counter(row["tx_id"] for row in first), "decisions log after the first run"
     log_after_first_run = local_aws_env.decision_log_objects()
