@@ -143,14 +143,30 @@ def produce(
 
 
 @app.command()
-def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
+def consume(
+    model: ModelOption = None,
+    decision_lines: Annotated[
+        bool,
+        typer.Option(
+            "--decision-lines/--no-decision-lines",
+            help="Print a line per decision; every decision is in the decisions log either way.",
+        ),
+    ] = True,
+    stats_json: Annotated[
+        Path | None,
+        typer.Option("--stats-json", help="At exit, write tallies and latency samples here."),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
     """Read every shard, score and act, until Ctrl-C or SIGTERM."""
     from app.aws import make_clients
     from app.consumer.consumer import Consumer
     from app.consumer.health import HealthEndpoint
     from ml.model import load_model
 
-    configure_logging(verbose)
+    configure_logging(verbose, show_decisions=decision_lines)
+    if stats_json is not None and stats_json.is_dir():
+        raise typer.BadParameter(f"{stats_json} is a directory", param_hint="--stats-json")
     settings = Settings()
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
     endpoint = (
@@ -172,6 +188,9 @@ def consume(model: ModelOption = None, verbose: Verbose = False) -> None:
     finally:
         if endpoint is not None:
             endpoint.stop()
+        if stats_json is not None:
+            stats_json.parent.mkdir(parents=True, exist_ok=True)
+            stats_json.write_text(json.dumps(consumer.stats.to_json_dict()) + "\n")
     if consumer.failed:
         shards = ", ".join(worker.shard_id for worker in consumer.failed)
         raise FdsError(f"the reader of shard(s) {shards} stopped on an error; see the log above")
@@ -272,6 +291,84 @@ def demo(
             f"only {summary.decisions + summary.dead_lettered} of {summary.transactions} "
             "transactions were handled; run again with --verbose to see why"
         )
+
+
+@app.command()
+def bench(
+    rate: Rate = 1000.0,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=1.0, max=3600.0, help="How long to send.")
+    ] = 60.0,
+    shards: Annotated[int, typer.Option("--shards", min=1, max=64)] = 2,
+    consumers: Annotated[
+        int,
+        typer.Option("--consumers", min=1, max=64, help="Consumer processes; shards are split."),
+    ] = 1,
+    data: DataOption = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here as JSON.")
+    ] = None,
+    scoring: Annotated[
+        bool, typer.Option("--scoring", help="Measure features plus scoring alone, no AWS.")
+    ] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="Run at rate, 2×rate, 3×rate… until the p99 target breaks."),
+    ] = False,
+    p99_target_ms: Annotated[
+        float, typer.Option("--p99-target-ms", min=1.0, help="The p99 a sweep step must hold.")
+    ] = 1000.0,
+    model: ModelOption = None,
+    verbose: Verbose = False,
+) -> None:
+    """Measure the pipeline (local AWS, generator, consumers as processes) or scoring alone."""
+    from app.bench import report
+    from app.bench.pipeline import PipelineOptions, run_pipeline
+    from app.bench.scoring import measure_scoring
+    from ml.model import load_model
+
+    configure_logging(verbose)
+    if data is not None and not data.is_file():
+        raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+    if json_path is not None and json_path.is_dir():
+        raise typer.BadParameter(f"{json_path} is a directory", param_hint="--json")
+    if consumers > shards:
+        raise typer.BadParameter(
+            f"{consumers} consumers for {shards} shards: a shard is read by one consumer, so "
+            "use at most as many consumers as shards",
+            param_hint="--consumers",
+        )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if scoring:
+        result = measure_scoring(load_model(model or Settings().model_dir))
+        report.render_scoring(result, console)
+        if json_path is not None:
+            report.write_json(json_path, result)
+        return
+
+    results = []
+    step = 1
+    while True:
+        options = PipelineOptions(
+            rate=rate * step, seconds=seconds, shards=shards, consumers=consumers, data=data
+        )
+        err_console.print(f"[dim]running {options.rate:g} tx/s for {seconds:g} s…[/dim]")
+        results.append(run_pipeline(options))
+        if not sweep or not report.sweep_held(results[-1], p99_target_ms):
+            break
+        step += 1
+    report.render_pipeline(results, console)
+    if sweep:
+        report.render_sweep(results, p99_target_ms, console)
+    if json_path is not None:
+        payload: object = results if sweep else results[0]
+        if sweep:
+            payload = {
+                "p99_target_ms": p99_target_ms,
+                "highest_rate_held_tps": report.highest_held(results, p99_target_ms),
+                "steps": results,
+            }
+        report.write_json(json_path, payload)
 
 
 def _exit_on_sigterm(*_: object) -> None:

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         "(alive) and `/readyz` (reading its shards); 0 turns it off.",
     )
 
+    shard_ids: list[str] = Field(
+        default_factory=list,
+        description="Read only these shards (a JSON list in FDS_SHARD_IDS); every shard when "
+        "empty. A fixed split between consumers, for benchmarks: nothing takes over the shards "
+        "of a consumer that dies.",
+    )
+
     # Optional overrides of single names, set from the stack's outputs in a pod.
     stream_name: str | None = None
     blocklist_table_name: str | None = None

@@ -68,6 +68,15 @@ class Consumer:
         self._processor = processor
 
         shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
+        if self._settings.shard_ids:
+            known = {shard["ShardId"] for shard in shards}
+            unknown = sorted(set(self._settings.shard_ids) - known)
+            if unknown:
+                raise AwsSetupError(
+                    f"FDS_SHARD_IDS names shards that stream {names.stream} does not have: "
+                    f"{', '.join(unknown)}; its shards are {', '.join(sorted(known))}"
+                )
+            shards = [s for s in shards if s["ShardId"] in self._settings.shard_ids]
         by_id: dict[str, ShardWorker] = {}
         # list_shards returns parents before children, so a parent's worker exists first.
         for shard in shards:

@@ -26,6 +26,7 @@ class ConsumerStats:
     first_sent_at: float | None = None
     last_durable_at: float | None = None
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
+    batch_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_MAX_SAMPLES))
     metrics: ConsumerMetrics = field(default_factory=ConsumerMetrics, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -49,6 +50,8 @@ class ConsumerStats:
             if sent_at is not None:
                 metrics.decision_latency.observe(max(durable_at - sent_at, 0.0))
         with self._lock:
+            if received_at is not None:
+                self.batch_ms.append((durable_at - received_at) * 1000)
             self.batches += 1
             self.dead_lettered += dead_lettered
             for verdict, label, sent_at in verdicts:
@@ -79,12 +82,30 @@ class ConsumerStats:
     def latency_percentiles(self) -> dict[str, float | None]:
         with self._lock:
             samples = np.array(self.latencies_ms)
-        if samples.size == 0:
-            return {"p50": None, "p95": None, "p99": None, "max": None}
-        p50, p95, p99 = np.percentile(samples, [50, 95, 99])
-        return {
-            "p50": round(float(p50), 2),
-            "p95": round(float(p95), 2),
-            "p99": round(float(p99), 2),
-            "max": round(float(samples.max()), 2),
-        }
+        return percentiles(samples)
+
+    def to_json_dict(self) -> dict[str, object]:
+        """Tallies and raw samples, for a benchmark that merges several consumers."""
+        with self._lock:
+            return {
+                "verdicts": dict(self.verdicts),
+                "dead_lettered": self.dead_lettered,
+                "batches": self.batches,
+                "first_sent_at": self.first_sent_at,
+                "last_durable_at": self.last_durable_at,
+                "latencies_ms": [round(v, 3) for v in self.latencies_ms],
+                "batch_ms": [round(v, 3) for v in self.batch_ms],
+            }
+
+
+def percentiles(samples: np.ndarray) -> dict[str, float | None]:
+    """p50, p95, p99 and max of millisecond samples, rounded; None for no samples."""
+    if samples.size == 0:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    p50, p95, p99 = np.percentile(samples, [50, 95, 99])
+    return {
+        "p50": round(float(p50), 2),
+        "p95": round(float(p95), 2),
+        "p99": round(float(p99), 2),
+        "max": round(float(samples.max()), 2),
+    }

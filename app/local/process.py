@@ -78,6 +78,11 @@ class LocalAwsProcess:
         logger.info("local AWS running at %s (pid %d)", self.endpoint_url, self._process.pid)
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "start the server first"
+        return self._process.pid
+
     def __exit__(self, *_: object) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()

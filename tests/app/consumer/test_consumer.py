@@ -109,3 +109,35 @@ def test_consumer_start_without_resources_names_the_missing_queue(local_aws_env,
     # When / Then starting says which queue is missing
     with pytest.raises(AwsSetupError, match=local_aws_env.names.dead_letter_queue):
         Consumer(local_aws_env.clients, SETTINGS, model).start()
+
+
+def test_consumer_reads_only_the_shards_it_is_given(local_aws_env, model, poll) -> None:
+    kinesis = local_aws_env.clients.kinesis
+    stream = local_aws_env.names.stream
+    shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
+    assert len(shards) >= 2, "the local stream should have several shards"
+    rows = tagged_rows(60, prefix="s", seed=41)
+    StreamProducer(kinesis, stream).run(rows)
+    on_first = {
+        record["SequenceNumber"]
+        for record in kinesis.get_records(
+            ShardIterator=kinesis.get_shard_iterator(
+                StreamName=stream, ShardId=shards[0], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )["Records"]
+    }
+    assert 0 < len(on_first) < 60, "the rows should spread over the shards"
+
+    consumer = Consumer(
+        local_aws_env.clients, SETTINGS.model_copy(update={"shard_ids": shards[:1]}), model
+    )
+    run_until_handled(consumer, len(on_first), poll)
+
+    logged = {d["sequence_number"] for d in local_aws_env.decision_log()}
+    assert logged == on_first
+
+
+def test_consumer_refuses_a_shard_the_stream_does_not_have(local_aws_env, model) -> None:
+    settings = SETTINGS.model_copy(update={"shard_ids": ["shardId-999"]})
+    with pytest.raises(AwsSetupError, match="FDS_SHARD_IDS.*shardId-999"):
+        Consumer(local_aws_env.clients, settings, model).start()

@@ -1,0 +1,65 @@
+"""Features plus model scoring alone, without AWS: the consumer's compute cost per transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+
+from app.consumer.decisions import scoring_columns
+from app.records import Transaction, encode_record, parse_record
+from app.sources.synthetic import synthetic_transactions
+from ml.model import FraudModel
+
+_SINGLE_REPEATS = 2000
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    batch_size: int
+    batches: int
+    batch_tps_per_core: float
+    single_ms_p50: float
+    single_ms_p99: float
+
+
+def sample_transactions(count: int, seed: int = 11) -> list[Transaction]:
+    """Generated transactions, through the same encoding and validation the stream applies."""
+    rows = islice(synthetic_transactions(seed=seed, fraud_rate=0.01), count)
+    return [
+        parse_record(encode_record({"tx_id": f"bench-{i}", **row})) for i, row in enumerate(rows)
+    ]
+
+
+def measure_scoring(
+    model: FraudModel, batch_size: int = 10_000, seconds: float = 3.0
+) -> ScoringResult:
+    """Score batches for about ``seconds``, then single transactions one by one.
+
+    The model scores on one thread (as the consumer does), so batch throughput is per core.
+    """
+    transactions = sample_transactions(batch_size)
+    model.warm_up()
+    batches = 0
+    spent = 0.0
+    while spent < seconds or batches < 3:
+        started = time.perf_counter()
+        model.score(scoring_columns(transactions))
+        spent += time.perf_counter() - started
+        batches += 1
+
+    single = np.empty(_SINGLE_REPEATS)
+    for i in range(_SINGLE_REPEATS):
+        one = [transactions[i % len(transactions)]]
+        started = time.perf_counter()
+        model.score(scoring_columns(one))
+        single[i] = time.perf_counter() - started
+    return ScoringResult(
+        batch_size=batch_size,
+        batches=batches,
+        batch_tps_per_core=round(batches * batch_size / spent),
+        single_ms_p50=round(float(np.percentile(single, 50)) * 1000, 3),
+        single_ms_p99=round(float(np.percentile(single, 99)) * 1000, 3),
+    )
