@@ -139,5 +139,5 @@ def test_consumer_reads_only_the_shards_it_is_given(local_aws_env, model, poll) 
 
 def test_consumer_refuses_a_shard_the_stream_does_not_have(local_aws_env, model) -> None:
     settings = SETTINGS.model_copy(update={"shard_ids": ["shardId-999"]})
-    with pytest.raises(AwsSetupError, match="FDS_SHARD_IDS.*shardId-999"):
+    with pytest.raises(AwsSetupError, match=r"FDS_SHARD_IDS.*shardId-999"):
         Consumer(local_aws_env.clients, settings, model).start()
