@@ -24,6 +24,7 @@ from rich.table import Table
 
 from app.errors import FdsError
 from app.logs import configure_logging
+from app.operations.cli import alerts_app, blocklist_app, decisions_app
 from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, Settings
 from ml.errors import MlError
 
@@ -36,6 +37,9 @@ app = typer.Typer(
 )
 local_app = typer.Typer(help="The embedded local AWS.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+app.add_typer(blocklist_app, name="blocklist")
+app.add_typer(decisions_app, name="decisions")
+app.add_typer(alerts_app, name="alerts")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -1,4 +1,4 @@
-"""Factories shared by the consumer's tests."""
+"""Factories shared by the app's tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""What the operators run by hand: block-list administration and audit exports."""

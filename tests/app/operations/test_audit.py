@@ -1,0 +1,64 @@
+"""Audit exports (``app.operations.audit``): decisions from the log, alerts from the inbox."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from app.consumer.effects import Effects
+from app.operations import audit
+
+
+def export(function, env) -> tuple[list[dict], audit.ExportReport]:
+    out = io.StringIO()
+    report = function(env.clients, env.names, out)
+    return [json.loads(line) for line in out.getvalue().splitlines()], report
+
+
+def test_decisions_export_writes_each_transaction_once_with_its_reason(
+    local_aws_env, make_decision
+) -> None:
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    fraud = make_decision(tx_id="t-1", sequence_number="10").to_json_dict()
+    normal = make_decision(tx_id="t-2", verdict="normal", score=0.01, sequence_number="11")
+    refused = make_decision(tx_id="t-3", verdict="refused", score=None, sequence_number="12")
+    effects.log_decisions("shardId-000000000000", [fraud, normal.to_json_dict()])
+    # The same batch logged again from a later place, as after a crash before the checkpoint
+    effects.log_decisions("shardId-000000000000", [normal.to_json_dict(), refused.to_json_dict()])
+
+    exported, report = export(audit.export_decisions, local_aws_env)
+
+    assert [d["tx_id"] for d in exported] == ["t-1", "t-2", "t-3"]
+    assert report.written == 3 and report.repeated == 1
+    reasons = {d["tx_id"]: d["reason"] for d in exported}
+    assert "at or above the model's threshold 0.1000" in reasons["t-1"]
+    assert "below" in reasons["t-2"]
+    assert "already on the block list" in reasons["t-3"]
+    assert exported[0]["decided_at_utc"].startswith("2023-11-14T22:13:20")
+
+
+def test_alerts_export_reads_every_alert_and_leaves_the_queue_as_it_was(
+    local_aws_env, make_decision
+) -> None:
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    effects.publish_alerts([make_decision(tx_id=f"t-{i}", account=f"C{i}") for i in range(13)])
+
+    exported, report = export(audit.export_alerts, local_aws_env)
+
+    assert sorted(a["tx_id"] for a in exported) == sorted(f"t-{i}" for i in range(13))
+    assert report.written == 13
+    assert all(a["event"] == "fraud_detected" and a["reason"] for a in exported)
+    queued = local_aws_env.clients.sqs.get_queue_attributes(
+        QueueUrl=audit.inbox_queue_url(local_aws_env.clients, local_aws_env.names),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    in_queue = int(queued["ApproximateNumberOfMessages"]) + int(
+        queued["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert in_queue == 13, "the export must not delete alerts"
+
+
+def test_alert_bodies_in_the_sns_envelope_are_unwrapped() -> None:
+    envelope = json.dumps({"Type": "Notification", "Message": json.dumps({"tx_id": "t-9"})})
+    assert audit._alert_body(envelope) == {"tx_id": "t-9"}
+    assert audit._alert_body("not json") == {"unparsed_message": "not json"}
