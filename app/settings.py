@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         "of a consumer that dies.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json` writes every log line as one JSON object with fixed keys (time, "
+        "level, logger, message, and the line's fields); read by app.logs.",
+    )
+
     # Optional overrides of single names, set from the stack's outputs in a pod.
     stream_name: str | None = None
     blocklist_table_name: str | None = None

@@ -278,6 +278,8 @@ def consumer_environment(
         "FDS_READ_MODE": settings.read_mode,
         "FDS_STREAM_CONSUMER_NAME": consumer_name,
         "FDS_METRICS_PORT": str(metrics_port),
+        # One JSON object per line, so CloudWatch Logs Insights can query the decisions.
+        "FDS_LOG_FORMAT": "json",
     }
 
 
