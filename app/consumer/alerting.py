@@ -3,7 +3,8 @@
 A decision is durable once it is in the decisions log and its sender is on the block list;
 telling the operators is a notification that must happen, but need not hold up the next
 transaction. Alerts are therefore handed to background threads, and a shard's place is saved
-only after every alert of the batches before it was published (``settle``). If SNS is down, the
+only after every alert of the batches before it was published and marked sent on its
+block-list entry (``settle``), so a replay of those batches sends none again. If SNS is down, the
 threads keep trying; a consumer that stops first leaves those batches after the saved place,
 so the next reader decides them again and publishes their alerts.
 """
@@ -14,6 +15,7 @@ import logging
 import queue
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -74,14 +76,23 @@ class AlertSender:
                     self._changed.notify_all()
 
     def _publish_until_sent(self, frauds: list[Decision]) -> bool:
+        # Publishing and marking are retried separately: retrying the pair after a failed
+        # mark would publish the same alerts twice.
+        return self._until_done(self._effects.publish_alerts, frauds, "published") and (
+            self._until_done(self._effects.mark_alerted, frauds, "marked as sent")
+        )
+
+    def _until_done(
+        self, step: Callable[[list[Decision]], None], frauds: list[Decision], what: str
+    ) -> bool:
         pause = _RETRY_PAUSE_SECONDS
         while not self._closing.is_set():
             try:
-                self._effects.publish_alerts(frauds)
+                step(frauds)
                 return True
             except (ClientError, BotoCoreError, RuntimeError) as error:
                 logger.warning(
-                    "%d alerts not published (%s); retrying in %.1fs", len(frauds), error, pause
+                    "%d alerts not %s (%s); retrying in %.1fs", len(frauds), what, error, pause
                 )
             self._closing.wait(pause)
             pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)

@@ -66,6 +66,11 @@ class RejectedRecord:
     data: bytes
 
 
+#: States of a block-list entry's alert: written pending with the block, sent once published.
+ALERT_PENDING = "pending"
+ALERT_SENT = "sent"
+
+
 class Effects:
     """Writes the consumer's decisions into the world."""
 
@@ -124,23 +129,36 @@ class Effects:
                 blocked[item["account"]["S"]] = item.get("tx_id", {}).get("S", "")
         return blocked
 
-    def block(self, frauds: Sequence[Decision]) -> int:
-        """Put the senders on the block list; returns how many were not on it yet.
+    def block(self, frauds: Sequence[Decision]) -> list[Decision]:
+        """Put the senders on the block list; returns the frauds whose alert is still owed.
+
+        The block-list entry doubles as the alert's outbox: it is written with
+        ``alert_state = pending`` and marked ``sent`` once the alert is published
+        (``mark_alerted``). A replayed fraud finds its own entry: still pending means the alert
+        never went out (a crash in between), so it is owed again; sent means it is not. An
+        entry written by another transaction owes this one no alert.
 
         One conditional write per account, all in flight together. A transaction
         (TransactWriteItems) would take one call, but the local server copies the whole table
         for every item of a transaction, which grows with the block list; on AWS it would
         also cost twice the write capacity.
         """
-        return sum(self._writers.map(self._block_one, frauds))
+        owed = self._writers.map(self._block_one, frauds)
+        return [decision for decision, alert in zip(frauds, owed, strict=True) if alert]
 
     def _block_one(self, decision: Decision) -> bool:
+        """Block the sender; True if this transaction's alert has not been sent."""
         try:
             self._clients.dynamodb.put_item(**self._block_put(decision))
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False  # already blocked: a replay, or this account's earlier fraud
-            raise
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # Already blocked: by this transaction before (a replay), or by another one.
+            existing = error.response.get("Item", {})
+            return bool(
+                existing.get("tx_id", {}).get("S") == decision.tx_id
+                and existing.get("alert_state", {}).get("S") != ALERT_SENT
+            )
         return True
 
     def _block_put(self, decision: Decision) -> dict[str, Any]:
@@ -153,9 +171,36 @@ class Effects:
                 "score": {"N": str(as_decimal(decision.score or 0.0))},
                 "model_version": {"S": decision.model_version},
                 "blocked_at": {"N": str(as_decimal(round(decision.decided_at, 3)))},
+                "alert_state": {"S": ALERT_PENDING},
             },
             "ConditionExpression": "attribute_not_exists(account)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+
+    def mark_alerted(self, frauds: Sequence[Decision]) -> None:
+        """Record on each block-list entry that its alert went out, so a replay sends none.
+
+        An entry that is gone (an operator unblocked the account meanwhile) or belongs to
+        another transaction is left alone.
+        """
+        list(self._writers.map(self._mark_one, frauds))
+
+    def _mark_one(self, decision: Decision) -> None:
+        try:
+            self._clients.dynamodb.update_item(
+                TableName=self._names.blocklist_table,
+                Key={"account": {"S": decision.account}},
+                UpdateExpression="SET alert_state = :sent, alerted_at = :now",
+                ConditionExpression="tx_id = :tx",
+                ExpressionAttributeValues={
+                    ":sent": {"S": ALERT_SENT},
+                    ":now": {"N": str(as_decimal(round(time.time(), 3)))},
+                    ":tx": {"S": decision.tx_id},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def publish_alerts(self, frauds: Sequence[Decision]) -> None:
         """Alert the operators of each fraud through the SNS topic, ten per call."""

@@ -110,13 +110,14 @@ class BatchProcessor:
         # A decision is durable once it is in the log and its sender on the block list; the
         # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
         logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
+        owed: list[Decision] = []
         if frauds:
-            self._effects.block(frauds)
+            owed = self._effects.block(frauds)
             self._blocklist.record(frauds)
         logged.result()
         durable_at = self._clock()
-        if frauds:
-            self._alerts.send(shard_id, frauds)
+        if owed:
+            self._alerts.send(shard_id, owed)
 
         self._stats.record_batch(
             [(d.verdict.value, d.label, d.sent_at) for d in decisions],

@@ -33,7 +33,7 @@ def close_block_lists(monkeypatch):
 
 def block_elsewhere(effects: Effects, make_decision, account: str, tx_id: str) -> None:
     """A block written by someone other than this consumer (an operator, another reader)."""
-    assert effects.block([make_decision(account=account, tx_id=tx_id)]) == 1
+    assert len(effects.block([make_decision(account=account, tx_id=tx_id)])) == 1
 
 
 def test_blocklist_sees_blocks_present_at_start(effects, make_decision) -> None:

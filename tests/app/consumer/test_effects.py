@@ -42,18 +42,47 @@ def test_as_decimal_accepts_numpy_floats() -> None:
 
 def test_effects_block_is_idempotent_per_account(local_aws_env, effects, make_decision) -> None:
     # Given an account blocked once
-    assert effects.block([make_decision()]) == 1
+    assert [d.tx_id for d in effects.block([make_decision()])] == ["tx-1"]
 
     # When it is blocked again by another transaction, together with a new account
-    again = effects.block(
+    owed = effects.block(
         [make_decision(tx_id="tx-2", amount=5.0), make_decision(tx_id="tx-3", account="C7")]
     )
 
-    # Then only the new account counts, and the first block stays as it was
-    assert again == 1, "the already blocked C1 must not count as newly blocked"
+    # Then only the new account owes an alert, and the first block stays as it was
+    assert [d.tx_id for d in owed] == ["tx-3"], "C1's block by tx-1 owes tx-2 no alert"
     item = local_aws_env.blocklist_item("C1")
     assert item is not None and item["tx_id"] == "tx-1" and item["amount"] == Decimal("18498.8")
     assert local_aws_env.blocklist_item("C7") is not None, "C7 was not blocked"
+
+
+def test_a_replayed_fraud_owes_its_alert_until_it_is_marked_sent(
+    local_aws_env, effects, make_decision
+) -> None:
+    fraud = make_decision(tx_id="tx-1", account="C1")
+    assert effects.block([fraud]) == [fraud]
+    assert local_aws_env.blocklist_item("C1")["alert_state"] == "pending"
+
+    # A replay before the alert went out (a crash in between) owes it again
+    assert effects.block([fraud]) == [fraud]
+
+    effects.mark_alerted([fraud])
+
+    # Once marked, a replay owes nothing
+    assert effects.block([fraud]) == []
+    item = local_aws_env.blocklist_item("C1")
+    assert item["alert_state"] == "sent" and item["alerted_at"] > 0
+
+
+def test_marking_leaves_an_entry_of_another_transaction_or_a_removed_one_alone(
+    local_aws_env, effects, make_decision
+) -> None:
+    effects.block([make_decision(tx_id="tx-1", account="C1")])
+
+    effects.mark_alerted([make_decision(tx_id="tx-9", account="C1"), make_decision(account="C2")])
+
+    assert local_aws_env.blocklist_item("C1")["alert_state"] == "pending"
+    assert local_aws_env.blocklist_item("C2") is None, "marking must not create entries"
 
 
 def test_effects_blocked_among_finds_blocked_accounts_beyond_one_batch_get(

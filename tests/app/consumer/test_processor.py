@@ -277,9 +277,32 @@ def test_batch_processor_replayed_batch_keeps_its_decisions(
     # When the same batch is delivered again (a new consumer resumes before it)
     again = make_processor().process(SHARD, records)
 
-    # Then the decision is the same, and the log still records the fraud
+    # Then the decision is the same, the log still records the fraud, and the operators
+    # were alerted once: the block-list entry knows its alert went out
     assert [(d.verdict, d.score) for d in again] == [(d.verdict, d.score) for d in first]
     assert [d["verdict"] for d in local_aws_env.decision_log()] == ["fraud"]
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
+
+
+def test_batch_processor_replay_sends_an_alert_a_crash_left_unsent(
+    local_aws_env, make_processor, make_batch, make_fraud_row
+) -> None:
+    # Given a batch whose consumer blocked the sender but died before alerting
+    records = make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C64")])
+    dying = make_processor(
+        local_aws_env.with_clients(sns=FailingPublish(local_aws_env.clients.sns, 10_000)),
+        settled=False,
+    )
+    dying.process(SHARD, records)
+    dying.close()
+    assert local_aws_env.inbox_alerts() == []
+
+    # When the batch is read again by the next consumer
+    make_processor().process(SHARD, records)
+
+    # Then the alert goes out, once
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
+    assert local_aws_env.blocklist_item("C64")["alert_state"] == "sent"
 
 
 class FailingPublish:
