@@ -62,6 +62,12 @@ def consumer_policy(access: ConsumerAccess) -> str:
             ["s3:PutObject"],
             [f"{access.decisions_bucket_arn}/{access.decisions_prefix}*"],
         ),
+        # Listing the log's own objects lets a consumer that takes a shard over cut its
+        # batches where the previous reader logged them (no decision logged twice).
+        {
+            **_allow("ListDecisions", ["s3:ListBucket"], [access.decisions_bucket_arn]),
+            "Condition": {"StringLike": {"s3:prefix": [f"{access.decisions_prefix}*"]}},
+        },
         _allow("PublishAlerts", ["sns:Publish"], [access.topic_arn]),
         _allow(
             "SetAsideBadRecords",

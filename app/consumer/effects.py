@@ -66,6 +66,9 @@ class RejectedRecord:
     data: bytes
 
 
+#: Where the decisions log's objects live in its bucket: one per batch, per shard.
+DECISIONS_PREFIX = "decisions/"
+
 #: States of a block-list entry's alert: written pending with the block, sent once published.
 ALERT_PENDING = "pending"
 ALERT_SENT = "sent"
@@ -222,11 +225,30 @@ class Effects:
             else:
                 raise RuntimeError(f"{len(entries)} alerts could not be published")
 
+    def logged_batch_starts(self, shard_id: str, after: str | None) -> list[int]:
+        """First sequence numbers of the shard's logged batches after a place, in order.
+
+        Those batches were logged by a consumer that stopped before saving its place past
+        them; whoever reads them again cuts its batches at the same numbers (see
+        ``BatchProcessor.align_with_log``) so each object is rewritten, not repeated.
+        """
+        prefix = f"{DECISIONS_PREFIX}{shard_id}/"
+        pages = self._clients.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._names.decisions_bucket, Prefix=prefix
+        )
+        starts = sorted(
+            int(item["Key"][len(prefix) : -len(".jsonl")])
+            for page in pages
+            for item in page.get("Contents", [])
+        )
+        return [start for start in starts if after is None or start > int(after)]
+
     def log_decisions(self, shard_id: str, decisions: Sequence[dict[str, Any]]) -> str | None:
-        """Write a batch's decisions as one JSON-lines object; returns its key."""
+        """Write a batch's decisions as one JSON-lines object, keyed by the batch's first
+        sequence number; returns the key."""
         if not decisions:
             return None
-        key = f"decisions/{shard_id}/{decisions[0]['sequence_number']}.jsonl"
+        key = f"{DECISIONS_PREFIX}{shard_id}/{decisions[0]['sequence_number']}.jsonl"
         body = "".join(json.dumps(decision) + "\n" for decision in decisions)
         self._clients.s3.put_object(
             Bucket=self._names.decisions_bucket,

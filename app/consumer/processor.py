@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,9 @@ class BatchProcessor:
         self._pool = ThreadPoolExecutor(max_workers=effect_threads, thread_name_prefix="effects")
         self._alerts = AlertSender(effects)
         self._blocklist = blocklist or BlockList(effects)
+        # Per shard, the first sequence numbers of batches logged after its saved place.
+        self._logged_starts: dict[str, list[int]] = {}
+        self._starts_lock = threading.Lock()
 
     def settle(self, shard_id: str, wait: bool = True) -> bool:
         """Whether the alerts of this shard's processed batches are out; see ``AlertSender``."""
@@ -109,12 +113,16 @@ class BatchProcessor:
         records_out = [d.to_json_dict() for d in decisions]
         # A decision is durable once it is in the log and its sender on the block list; the
         # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
-        logged = self._pool.submit(self._effects.log_decisions, shard_id, records_out)
+        logged = [
+            self._pool.submit(self._effects.log_decisions, shard_id, part)
+            for part in self._cut_at_logged_starts(shard_id, records_out)
+        ]
         owed: list[Decision] = []
         if frauds:
             owed = self._effects.block(frauds)
             self._blocklist.record(frauds)
-        logged.result()
+        for written in logged:
+            written.result()
         durable_at = self._clock()
         if owed:
             self._alerts.send(shard_id, owed)
@@ -128,6 +136,45 @@ class BatchProcessor:
         for decision, record in zip(decisions, records_out, strict=True):
             _log_decision(decision, record)
         return decisions
+
+    def align_with_log(self, shard_id: str, after: str | None) -> None:
+        """Learn where the shard's batches after its saved place were cut when first logged.
+
+        A consumer that stops between logging a batch and saving its place leaves logged
+        batches after that place. Their records are read again, in batches that may be cut
+        elsewhere; cutting them at the logged batches' first numbers rewrites each logged
+        object with the same key instead of logging its decisions a second time.
+        """
+        starts = self._effects.logged_batch_starts(shard_id, after)
+        with self._starts_lock:
+            self._logged_starts[shard_id] = starts
+        if starts:
+            logger.info(
+                "shard %s: %d batches logged after its saved place; replaying them in step",
+                shard_id,
+                len(starts),
+            )
+
+    def _cut_at_logged_starts(
+        self, shard_id: str, records_out: list[dict[str, Any]]
+    ) -> list[list[dict[str, Any]]]:
+        with self._starts_lock:
+            starts = self._logged_starts.get(shard_id)
+            if not starts or not records_out:
+                return [records_out] if records_out else []
+            last = int(records_out[-1]["sequence_number"])
+            cuts = [start for start in starts if start <= last]
+            # Starts passed now are behind the reader for good.
+            self._logged_starts[shard_id] = [start for start in starts if start > last]
+        parts: list[list[dict[str, Any]]] = []
+        for record in records_out:
+            number = int(record["sequence_number"])
+            if not parts or (cuts and number >= cuts[0]):
+                while cuts and number >= cuts[0]:
+                    cuts.pop(0)
+                parts.append([])
+            parts[-1].append(record)
+        return parts
 
     def _validate(
         self, shard_id: str, records: Sequence[dict[str, Any]]

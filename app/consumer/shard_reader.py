@@ -73,6 +73,7 @@ class ShardWorker(threading.Thread):
         last = self._load_checkpoint()
         if self._stopping.is_set():
             return
+        self._processor.align_with_log(self.shard_id, after=last)
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
         saved = last
         next_checkpoint = time.monotonic() + self._checkpoint_interval

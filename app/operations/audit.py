@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from app.aws import AwsClients
+from app.consumer.effects import DECISIONS_PREFIX
 from app.resources import inbox_queue_url
 from app.settings import ResourceNames
 
 logger = logging.getLogger(__name__)
 
-DECISIONS_PREFIX = "decisions/"
 #: How long an exported alert stays hidden from other readers of the queue before it shows again.
 _EXPORT_VISIBILITY_SECONDS = 60
 #: An empty receive that waited this long means the queue has nothing more to show.

@@ -287,6 +287,10 @@ def test_consumer_policy_is_least_privilege_on_exact_arns(stack: str, deployed: 
             ["s3:PutObject"],
             [f"{arn_of(one(deployed, 'aws:s3/bucket:Bucket'))}/decisions/*"],
         ),
+        "ListDecisions": (
+            ["s3:ListBucket"],
+            [arn_of(one(deployed, "aws:s3/bucket:Bucket"))],
+        ),
         "PublishAlerts": (["sns:Publish"], [arn_of(one(deployed, "aws:sns/topic:Topic"))]),
         "SetAsideBadRecords": (
             ["sqs:SendMessage", "sqs:GetQueueUrl"],
@@ -304,7 +308,10 @@ def test_consumer_policy_is_least_privilege_on_exact_arns(stack: str, deployed: 
     assert sorted(statements) == sorted(expected), f"{stack}: unexpected statements"
     for sid, (actions, resources) in expected.items():
         statement = statements[sid]
-        assert statement["Effect"] == "Allow" and "Condition" not in statement, sid
+        conditions = (
+            {"StringLike": {"s3:prefix": ["decisions/*"]}} if sid == "ListDecisions" else None
+        )
+        assert statement["Effect"] == "Allow" and statement.get("Condition") == conditions, sid
         assert statement["Action"] == actions, f"{sid}: actions {statement['Action']}"
         assert sorted(statement["Resource"]) == sorted(resources), f"{sid}: resources"
         for value in [*statement["Action"], *statement["Resource"]]:

@@ -305,6 +305,48 @@ def test_batch_processor_replay_sends_an_alert_a_crash_left_unsent(
     assert local_aws_env.blocklist_item("C64")["alert_state"] == "sent"
 
 
+@pytest.mark.parametrize(
+    "replay_cuts",
+    [[9], [2, 7], [5, 4], [1, 1, 1, 1, 1, 1, 1, 1, 1]],
+    ids=["one-batch", "shorter-first", "across-a-start", "one-by-one"],
+)
+def test_batch_processor_replay_after_a_crash_logs_each_decision_once(
+    local_aws_env, make_processor, make_batch, make_row, replay_cuts
+) -> None:
+    # Given three batches logged by a consumer that died before saving its place
+    rows = [make_row(tx_id=f"tx-{i}", nameOrig=f"C7{i}") for i in range(9)]
+    records = make_batch(rows)
+    dead = make_processor()
+    for start in (0, 3, 6):
+        dead.process(SHARD, records[start : start + 3])
+
+    # When the next consumer aligns with the log and reads them again, cut differently
+    replay = make_processor()
+    replay.align_with_log(SHARD, after=None)
+    position = 0
+    for size in replay_cuts:
+        replay.process(SHARD, records[position : position + size])
+        position += size
+
+    # Then every transaction is in the log exactly once
+    logged = [d["tx_id"] for d in local_aws_env.decision_log()]
+    assert sorted(logged) == sorted(row["tx_id"] for row in rows), logged
+
+
+def test_align_with_log_only_counts_batches_after_the_saved_place(
+    local_aws_env, make_processor, make_batch, make_row
+) -> None:
+    records = make_batch([make_row(tx_id=f"tx-{i}", nameOrig=f"C8{i}") for i in range(4)])
+    processor = make_processor()
+    processor.process(SHARD, records[:2])
+    processor.process(SHARD, records[2:])
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+
+    assert effects.logged_batch_starts(SHARD, after=None) == [1, 3]
+    assert effects.logged_batch_starts(SHARD, after=records[1]["SequenceNumber"]) == [3]
+    assert effects.logged_batch_starts(SHARD, after=records[3]["SequenceNumber"]) == []
+
+
 class FailingPublish:
     """An SNS client whose first publish_batch calls fail as a service error would."""
 

@@ -29,6 +29,9 @@ class FlakyProcessor:
     def settle(self, shard_id: str, wait: bool = True) -> bool:
         return self._alerts_published
 
+    def align_with_log(self, shard_id: str, after: str | None) -> None:
+        self.aligned_after = after
+
     def process(self, shard_id: str, records: list[dict[str, Any]]) -> list[Any]:
         self.calls += 1
         if self._error is not None and self.calls == 1:
