@@ -1,0 +1,110 @@
+"""Chaos: consumers killed with SIGKILL at random moments while transactions stream in.
+
+The generator and each consumer are processes of their own against the local AWS. Consumers
+are killed and restarted at least 20 times over 10,000 transactions; a last one then reads to
+the end. Afterwards every transaction must have exactly one logged decision, every fraud
+exactly one block-list entry and one alert in the operators' queue, and none may be missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRANSACTIONS = 10_000
+RATE = 500
+KILLS = 20
+
+pytestmark = pytest.mark.chaos
+
+
+def start(env, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "AWS_ENDPOINT_URL": env.endpoint_url,
+            "FDS_METRICS_PORT": "0",
+            "FDS_POLL_INTERVAL_SECONDS": "0.05",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+@pytest.mark.timeout(600)
+def test_sigkilled_consumers_lose_and_double_nothing(local_aws_env, poll) -> None:
+    chance = random.Random(20261203)
+    generator = start(
+        local_aws_env,
+        "produce",
+        "--rate",
+        str(RATE),
+        "--limit",
+        str(TRANSACTIONS),
+        "--seed",
+        "3",
+        "--fraud-rate",
+        "0.01",
+    )
+    kills = 0
+    consumer = start(local_aws_env, "consume", "--no-decision-lines")
+    try:
+        # Kill at random moments while the generator runs (and after, until enough kills).
+        while kills < KILLS or generator.poll() is None:
+            time.sleep(chance.uniform(0.2, 1.6))
+            consumer.send_signal(signal.SIGKILL)
+            consumer.wait()
+            kills += 1
+            consumer = start(local_aws_env, "consume", "--no-decision-lines")
+        assert generator.wait() == 0, "the generator failed"
+
+        sent = {record["Data"] for record in local_aws_env.stream_records()}
+        poll(
+            lambda: len({d["tx_id"] for d in local_aws_env.decision_log()}) >= len(sent),
+            timeout=180,
+            what="the last consumer to decide every transaction",
+        )
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        consumer.wait(timeout=60)
+        generator.kill()
+
+    sent_ids = {json.loads(data)["tx_id"] for data in sent}
+    decisions = local_aws_env.decision_log()
+    per_tx = Counter(d["tx_id"] for d in decisions)
+    frauds = {d["tx_id"]: d for d in decisions if d["verdict"] == "fraud"}
+    alerts = Counter(a["tx_id"] for a in local_aws_env.inbox_alerts())
+    blocks = {
+        account: local_aws_env.blocklist_item(account)
+        for account in {d["account"] for d in frauds.values()}
+    }
+
+    report = (
+        f"{kills} kills, {len(sent_ids)} transactions, {len(decisions)} log entries, "
+        f"{len(frauds)} frauds, {sum(alerts.values())} alerts"
+    )
+    print(report)
+    assert kills >= KILLS and len(sent_ids) == TRANSACTIONS and len(frauds) >= 50, report
+    assert set(per_tx) == sent_ids, f"missing: {len(sent_ids - set(per_tx))}; {report}"
+    doubled = {tx: n for tx, n in per_tx.items() if n > 1}
+    assert not doubled, f"decided more than once: {doubled}; {report}"
+    assert all(
+        blocks[d["account"]] is not None and blocks[d["account"]]["tx_id"] == tx
+        for tx, d in frauds.items()
+    ), f"a fraud without its own block-list entry; {report}"
+    assert set(alerts) == set(frauds), f"alerts for other transactions, or missing; {report}"
+    doubled_alerts = {tx: n for tx, n in alerts.items() if n > 1}
+    assert not doubled_alerts, f"alerted more than once: {doubled_alerts}; {report}"
