@@ -89,6 +89,7 @@ def local_serve(
     from app.local.process import READY_MARKER
     from app.local.provision import provision
     from app.local.server import LocalAws
+    from app.pauses import keep_freezing
 
     configure_logging(verbose)
     settings = Settings(environment="local", shard_count=shards)
@@ -100,12 +101,18 @@ def local_serve(
             "or --port 0 for any free one"
         ) from error
     provision(make_clients(settings, server.endpoint_url), settings.names, shards)
+    stopped = threading.Event()
+    # The server's state only grows; without this its full collections stall every request.
+    keep_freezing(stopped)
+    # Each request thread gives up the interpreter lock for every socket call and then waits
+    # for it behind the others; a 1 ms switch interval (CPython's default is 5 ms) shortens
+    # that wait, which is most of a request's time when the server is busy.
+    sys.setswitchinterval(0.001)
     print(f"{READY_MARKER} {server.endpoint_url}", flush=True)
     err_console.print(
         f"Resources: {settings.names.model_dump()}\n"
         f"In another shell: export {ENDPOINT_ENV}={server.endpoint_url}\nCtrl-C stops it."
     )
-    stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 #: How long the consumer may take, after the last record was sent, to decide the rest.
 _DRAIN_TIMEOUT_SECONDS = 60.0
 _PROGRESS_EVERY_SECONDS = 5.0
+_INBOX_PAUSE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,10 @@ class InboxReader(threading.Thread):
                 )
             elif stopping:
                 return
+            if len(messages) < 10 and not stopping:
+                # An operator's inbox need not be read within milliseconds; reading it in
+                # tenths of a second takes calls (and the local server's time) off the pipeline.
+                self._stopping.wait(_INBOX_PAUSE_SECONDS)
 
     def finish(self) -> set[str]:
         """Read what is still queued, then stop; returns the transaction ids alerted."""

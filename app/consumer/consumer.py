@@ -17,6 +17,7 @@ from app.consumer.processor import BatchProcessor
 from app.consumer.shard_reader import ShardWorker
 from app.consumer.stats import ConsumerStats
 from app.errors import AwsSetupError
+from app.pauses import freeze_long_lived_objects
 from app.resources import resolve
 from app.settings import Settings
 from ml.model import FraudModel
@@ -94,6 +95,9 @@ class Consumer:
             )
             by_id[worker.shard_id] = worker
         self._workers = list(by_id.values())
+        # Everything loaded so far (models, service definitions) lives as long as the consumer;
+        # taking it out of garbage collection keeps full collections from pausing decisions.
+        freeze_long_lived_objects()
         for worker in self._workers:
             worker.start()
         logger.info(

@@ -184,9 +184,12 @@ class Effects:
         """Record on each block-list entry that its alert went out, so a replay sends none.
 
         An entry that is gone (an operator unblocked the account meanwhile) or belongs to
-        another transaction is left alone.
+        another transaction is left alone. The marks go one after another, not side by side:
+        they are off the decision path, and a burst of frauds marked all at once would queue
+        the next batches' reads and writes behind it.
         """
-        list(self._writers.map(self._mark_one, frauds))
+        for decision in frauds:
+            self._mark_one(decision)
 
     def _mark_one(self, decision: Decision) -> None:
         try:

@@ -188,3 +188,20 @@ def test_stream_producer_missing_stream_says_how_to_create_it(local_aws_env) -> 
     with pytest.raises(ProducerError, match=r"no-such-stream does not exist.*fds local serve"):
         producer.run(synthetic_transactions(seed=1), limit=5)
     assert producer.report.sent == 0
+
+
+def test_stream_producer_paced_sends_gather_what_falls_due_within_the_linger(
+    local_aws_env,
+) -> None:
+    # Given a producer at 400 records a second that waits 50 ms between calls
+    spy = FailingPutRecords(local_aws_env.clients.kinesis, refuse=set(), failing_calls=0)
+    producer = StreamProducer(spy, local_aws_env.names.stream, linger_seconds=0.05)
+
+    # When 100 records are paced out (about a quarter of a second)
+    report = producer.run(rows(100), rate=400)
+
+    # Then they all arrive, in calls no closer than the linger, each carrying several records
+    assert len(local_aws_env.stream_records()) == 100
+    most_calls = report.elapsed_seconds / 0.05 + 2
+    assert report.calls <= most_calls, f"{report.calls} calls in {report.elapsed_seconds:.2f}s"
+    assert min(len(call) for call in spy.calls[1:-1]) > 1, [len(c) for c in spy.calls]

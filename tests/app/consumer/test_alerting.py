@@ -1,0 +1,68 @@
+"""Tests for publishing alerts in the background (``app.consumer.alerting``) on the local AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.consumer.alerting import AlertSender
+from app.consumer.effects import Effects
+
+SHARD_A = "shardId-000000000000"
+SHARD_B = "shardId-000000000001"
+
+
+class CountingPublish:
+    """An SNS client that counts its PublishBatch calls and passes them on."""
+
+    def __init__(self, sns: Any) -> None:
+        self._sns = sns
+        self.entries_per_call: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def publish_batch(self, **kwargs: Any) -> Any:
+        self.entries_per_call.append(len(kwargs["PublishBatchRequestEntries"]))
+        return self._sns.publish_batch(**kwargs)
+
+
+def test_alert_sender_batches_handed_in_together_share_publish_calls(
+    local_aws_env, make_decision
+) -> None:
+    # Given a sender with one thread that waits up to a second for more batches
+    sns = CountingPublish(local_aws_env.clients.sns)
+    effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
+    sender = AlertSender(effects, threads=1, coalesce_seconds=1.0)
+    frauds = [
+        make_decision(tx_id=f"tx-{n}", account=f"C{n}", sequence_number=str(n)) for n in range(12)
+    ]
+    for fraud in frauds:
+        effects.block([fraud])
+
+    # When twelve batches of one fraud each are handed in, on two shards
+    for n, fraud in enumerate(frauds):
+        sender.send(SHARD_A if n % 2 else SHARD_B, [fraud])
+
+    # Then both shards settle, with all twelve alerts in two calls of SNS's ten at most
+    assert sender.settle(SHARD_A) and sender.settle(SHARD_B)
+    assert sns.entries_per_call == [10, 2], f"entries per PublishBatch: {sns.entries_per_call}"
+    alerted = sorted(alert["tx_id"] for alert in local_aws_env.inbox_alerts())
+    assert alerted == sorted(f.tx_id for f in frauds), f"alerts in the inbox: {alerted}"
+    assert all(local_aws_env.blocklist_item(f.account)["alert_state"] == "sent" for f in frauds)
+    sender.close()
+
+
+def test_alert_sender_lone_batch_goes_out_after_the_wait(local_aws_env, make_decision) -> None:
+    # Given a sender that waits 50 ms for company
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.05)
+    fraud = make_decision(tx_id="tx-lone", account="C77")
+    effects.block([fraud])
+
+    # When a single batch is handed in and none follows
+    sender.send(SHARD_A, [fraud])
+
+    # Then it is published anyway
+    assert sender.settle(SHARD_A) is True
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-lone"]
+    sender.close()
