@@ -20,9 +20,11 @@ from typing import Any
 import werkzeug.serving
 from moto import backends
 from moto.core import responses as core_responses
+from moto.core.utils import unix_time
 from moto.kinesis import models as kinesis_models
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs import models as sqs_models
 from werkzeug.serving import ThreadedWSGIServer
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,27 @@ def speed_up_request_dispatch() -> None:
         core_responses.method_names_from_class
     )
     _index_kinesis_shards()
+    _check_sqs_retention_directly()
+
+
+def _check_sqs_retention_directly() -> None:
+    """Read a queue's retention period without building all of its attributes.
+
+    moto checks, for every message it hands out, whether the message outlived its queue's
+    retention, and gets the period by building every attribute of the queue, message counts
+    included, which walks the whole queue each time. The operators' inbox is read as alerts
+    arrive, so this cost a millisecond or more of server time per alert.
+    """
+    backend = sqs_models.SQSBackend
+    moto_check = backend.is_message_valid_based_on_retention_period
+
+    def within_retention(self: Any, queue_name: str, message: Any) -> bool:
+        queue = self.get_queue(queue_name)
+        period = int(queue.message_retention_period)
+        return bool(period + message.sent_timestamp / 1000 > unix_time())
+
+    within_retention.moto_check = moto_check  # type: ignore[attr-defined]
+    backend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign]
 
 
 def _index_kinesis_shards() -> None:

@@ -6,6 +6,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from moto.kinesis import models as kinesis_models
+from moto.sqs import models as sqs_models
 
 from app.local.server import LocalAws, speed_up_request_dispatch
 
@@ -41,6 +42,22 @@ def test_indexed_get_records_falls_back_to_scan_when_numbers_have_gaps(shard) ->
     # Then the gap is skipped as moto's own scan would
     assert [r.sequence_number for r in found] == [12, 13, 14]
     assert position == 14
+
+
+@pytest.mark.parametrize("age_seconds", [0, 59, 61, 3600])
+def test_sqs_retention_check_agrees_with_moto(age_seconds: int) -> None:
+    # Given a queue that keeps messages for a minute, and a message of some age
+    speed_up_request_dispatch()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("inbox", MessageRetentionPeriod="60")
+    message = backend.send_message("inbox", "body")
+    message.sent_timestamp -= age_seconds * 1000
+
+    # When both checks judge it, Then they agree
+    check = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+    fast = check(backend, "inbox", message)
+    slow = check.moto_check(backend, "inbox", message)
+    assert fast == slow == (age_seconds < 60), f"{age_seconds}s old: fast {fast}, moto {slow}"
 
 
 def test_newest_and_oldest_sequence_numbers(shard) -> None:
