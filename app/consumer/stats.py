@@ -14,6 +14,30 @@ from app.consumer.metrics import ConsumerMetrics
 #: Latency samples kept; older ones are dropped so a consumer that runs for days stays flat.
 _MAX_SAMPLES: Final = 1_000_000
 
+# ``sent_at`` comes from the record, so from whoever put it on the stream: a clock far off, or
+# a malformed value (0, 1e18), would ruin every latency figure and the throughput span. So a
+# latency counts only from a little below zero (the producer's clock may run ahead of the
+# consumer's; such a latency is clamped to 0) up to 7 days, the longest a record can stay on a
+# Kinesis stream: no real record can have waited longer. Outside that, sent_at cannot be right.
+
+#: How far a latency may fall below zero and still count (as 0): clock skew.
+_MAX_CLOCK_SKEW_SECONDS: Final = 1.0
+#: The longest a latency can be: Kinesis's longest retention, 7 days.
+_MAX_LATENCY_SECONDS: Final = 7 * 24 * 3600.0
+
+
+def plausible_latency(sent_at: float | None, durable_at: float) -> float | None:
+    """Seconds from ``sent_at`` to ``durable_at``, or None when ``sent_at`` cannot be right.
+
+    A latency a little below zero (up to the allowed clock skew) is clamped to 0.
+    """
+    if sent_at is None:
+        return None
+    latency = durable_at - sent_at
+    if not -_MAX_CLOCK_SKEW_SECONDS <= latency <= _MAX_LATENCY_SECONDS:
+        return None
+    return max(latency, 0.0)
+
 
 @dataclass
 class ConsumerStats:
@@ -38,28 +62,33 @@ class ConsumerStats:
         durable_at: float,
         received_at: float | None = None,
     ) -> None:
-        """Add one processed batch: (verdict, label, sent_at) per decision."""
+        """Add one processed batch: (verdict, label, sent_at) per decision.
+
+        A decision whose ``sent_at`` is missing or implausible (see :func:`plausible_latency`)
+        is counted, but left out of the latencies and of ``first_sent_at``.
+        """
+        latencies = [plausible_latency(sent_at, durable_at) for _, _, sent_at in verdicts]
         metrics = self.metrics
         metrics.batches.inc()
         if dead_lettered:
             metrics.dead_letters.inc(dead_lettered)
         if received_at is not None:
             metrics.batch_processing.observe(durable_at - received_at)
-        for verdict, _, sent_at in verdicts:
+        for (verdict, _, _), latency in zip(verdicts, latencies, strict=True):
             metrics.decisions.labels(verdict=verdict).inc()
-            if sent_at is not None:
-                metrics.decision_latency.observe(max(durable_at - sent_at, 0.0))
+            if latency is not None:
+                metrics.decision_latency.observe(latency)
         with self._lock:
             if received_at is not None:
                 self.batch_ms.append((durable_at - received_at) * 1000)
             self.batches += 1
             self.dead_lettered += dead_lettered
-            for verdict, label, sent_at in verdicts:
+            for (verdict, label, sent_at), latency in zip(verdicts, latencies, strict=True):
                 self.verdicts[verdict] += 1
                 if label is not None:
                     self.labelled[(verdict, label)] += 1
-                if sent_at is not None:
-                    self.latencies_ms.append((durable_at - sent_at) * 1000)
+                if sent_at is not None and latency is not None:
+                    self.latencies_ms.append(latency * 1000)
                     if self.first_sent_at is None or sent_at < self.first_sent_at:
                         self.first_sent_at = sent_at
             self.last_durable_at = durable_at
