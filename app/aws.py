@@ -53,6 +53,32 @@ def is_loopback(endpoint_url: str | None) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
+def _check_endpoint(endpoint_url: str) -> None:
+    """Refuse an endpoint boto3 would fail on with a traceback, saying how to fix it."""
+    fix = f"set {ENDPOINT_ENV}=http://127.0.0.1:4566 for the local AWS, or unset it for AWS"
+    try:
+        parsed = urlparse(endpoint_url)
+    except ValueError as error:  # e.g. an unclosed [ of an IPv6 address
+        raise AwsSetupError(f"endpoint {endpoint_url!r} is not a URL ({error}): {fix}") from error
+    if parsed.scheme not in {"http", "https"}:
+        raise AwsSetupError(f"endpoint {endpoint_url!r} has no http:// or https:// scheme: {fix}")
+    try:
+        port = parsed.port
+    except ValueError as error:  # not a number, or out of range
+        raise AwsSetupError(_bad_port(endpoint_url, fix)) from error
+    if port == 0:
+        raise AwsSetupError(_bad_port(endpoint_url, fix))
+    if not parsed.hostname:
+        raise AwsSetupError(f"endpoint {endpoint_url!r} has no host name: {fix}")
+
+
+def _bad_port(endpoint_url: str, fix: str) -> str:
+    return (
+        f"endpoint {endpoint_url!r} has an invalid port: after the host put a number from 1 to "
+        f"65535, or none for the scheme's default; {fix}"
+    )
+
+
 def make_clients(settings: Settings, endpoint_url: str | None = None) -> AwsClients:
     """Create every client FDS needs.
 
@@ -61,11 +87,8 @@ def make_clients(settings: Settings, endpoint_url: str | None = None) -> AwsClie
         endpoint_url: overrides ``AWS_ENDPOINT_URL``; ``None`` reads the variable.
     """
     endpoint_url = endpoint_url or endpoint_from_environment()
-    if endpoint_url and urlparse(endpoint_url).scheme not in {"http", "https"}:
-        raise AwsSetupError(
-            f"endpoint {endpoint_url!r} has no http:// or https:// scheme: set "
-            f"{ENDPOINT_ENV}=http://127.0.0.1:4566 for the local AWS, or unset it for AWS"
-        )
+    if endpoint_url:
+        _check_endpoint(endpoint_url)
     credentials: dict[str, str] = {}
     if is_loopback(endpoint_url) and not os.environ.get("AWS_ACCESS_KEY_ID"):
         # The embedded AWS accepts any key, but boto3 will not sign a request without one.

@@ -132,3 +132,25 @@ def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> No
     assert set(summary["latency_ms"]) == {"p50", "p95", "p99", "max"}, summary["latency_ms"]
     assert all(value is not None for value in summary["latency_ms"].values()), summary
     assert summary["throughput_tps"] > 0, summary
+
+
+def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path) -> None:
+    # Given AWS_ENDPOINT_URL with a port that is not a number
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:notaport", "COLUMNS": "1000"}
+
+    # When a command that reaches AWS runs
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "blocklist", "list"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then it fails with one line naming the bad port and the fix, not a traceback
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
+    assert "Traceback" not in result.stderr, f"expected one line, got a trace: {result.stderr}"
+    assert "invalid port" in result.stderr, f"the port should be named: {result.stderr}"
+    assert "AWS_ENDPOINT_URL=http://127.0.0.1:4566" in result.stderr, result.stderr
