@@ -15,13 +15,13 @@ STREAM_READ_ACTIONS = (
 )
 #: What an enhanced fan-out reader calls on its registered consumer.
 FAN_OUT_ACTIONS = ("kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer")
-#: Block-list look-ups and writes, checkpoint reads and saves.
+#: Block-list look-ups and writes, checkpoint reads and saves, the alerts ledger's batches.
 TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Scan",
-    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
 )
 #: Using a customer key to read what it encrypted and to encrypt what is written.
 KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")

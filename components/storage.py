@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 #: Key prefix of the decisions log's objects; the consumer may write nowhere else.
 DECISIONS_PREFIX = "decisions/"
+#: Attribute of the checkpoint table's alerts-ledger items that holds when they expire.
+LEDGER_EXPIRY_ATTRIBUTE = "expires_at"
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,9 @@ class StorageArgs:
 
     Attributes:
         blocklist_table: DynamoDB table of blocked accounts, keyed by ``account``.
-        checkpoint_table: DynamoDB table of each shard's last processed sequence number, keyed by
-            ``shard_id``.
+        checkpoint_table: DynamoDB table of the consumer's progress, keyed by ``shard_id``: each
+            shard's last processed sequence number, and the alerts ledger (which frauds' alerts
+            went out), whose items expire through the table's TTL on ``expires_at``.
         decisions_bucket: S3 bucket of the decisions log (one JSON-lines object per batch).
         decisions_retention_days: days a decisions object is kept before it expires.
         protected: deletion protection on the tables and the bucket, point-in-time recovery on
@@ -63,7 +66,12 @@ class Storage(pulumi.ComponentResource):
 
         blocklist = self._table(f"{name}-blocklist", args.blocklist_table, "account", args, kept)
         checkpoints = self._table(
-            f"{name}-checkpoints", args.checkpoint_table, "shard_id", args, kept
+            f"{name}-checkpoints",
+            args.checkpoint_table,
+            "shard_id",
+            args,
+            kept,
+            expiry_attribute=LEDGER_EXPIRY_ATTRIBUTE,
         )
 
         key = customer_key(
@@ -171,8 +179,10 @@ class Storage(pulumi.ComponentResource):
         key: str,
         args: StorageArgs,
         opts: pulumi.ResourceOptions,
+        expiry_attribute: str | None = None,
     ) -> aws.dynamodb.Table:
-        """An on-demand table keyed by one string attribute."""
+        """An on-demand table keyed by one string attribute; items with ``expiry_attribute``
+        (epoch seconds) are removed by DynamoDB once that time has passed."""
         return aws.dynamodb.Table(
             resource_name,
             name=table_name,
@@ -187,6 +197,9 @@ class Storage(pulumi.ComponentResource):
                 enabled=args.protected
             ),
             deletion_protection_enabled=args.protected,
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=expiry_attribute, enabled=True)
+            if expiry_attribute
+            else None,
             tags=with_name(args.tags, table_name),
             opts=opts,
         )

@@ -3,8 +3,8 @@
 A decision is durable once it is in the decisions log and its sender is on the block list;
 telling the operators is a notification that must happen, but need not hold up the next
 transaction. Alerts are therefore handed to background threads, and a shard's place is saved
-only after every alert of the batches before it was published and marked sent on its
-block-list entry (``settle``), so a replay of those batches sends none again. If SNS is down, the
+only after every alert of the batches before it was published and recorded in the alerts
+ledger (``settle``), so a replay of those batches sends none again. If SNS is down, the
 threads keep trying; a consumer that stops first leaves those batches after the saved place,
 so the next reader decides them again and publishes their alerts.
 """

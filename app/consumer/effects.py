@@ -29,6 +29,7 @@ from app.resources import Resources
 logger = logging.getLogger(__name__)
 
 _BATCH_GET_LIMIT: Final = 100
+_BATCH_WRITE_LIMIT: Final = 25
 _PUBLISH_BATCH_LIMIT: Final = 10
 _SQS_BATCH_LIMIT: Final = 10
 #: A dead letter keeps this much of the bad payload: enough to see what it was, and ten of them
@@ -69,9 +70,19 @@ class RejectedRecord:
 #: Where the decisions log's objects live in its bucket: one per batch, per shard.
 DECISIONS_PREFIX = "decisions/"
 
-#: States of a block-list entry's alert: written pending with the block, sent once published.
-ALERT_PENDING = "pending"
-ALERT_SENT = "sent"
+#: The alerts ledger's items sit in the checkpoint table under this prefix of its key.
+LEDGER_KEY = "shard_id"
+LEDGER_PREFIX = "alert-sent/"
+LEDGER_EXPIRY = "expires_at"
+#: Kinesis keeps a record at most 365 days; a ledger item outlives any replay of its record.
+_LEDGER_KEEP_SECONDS: Final = 366 * 24 * 3600
+
+#: What a conditional block-list write found.
+_NEW, _OWN, _OTHERS = "new", "own", "others"
+
+
+def ledger_key(tx_id: str) -> dict[str, dict[str, str]]:
+    return {LEDGER_KEY: {"S": f"{LEDGER_PREFIX}{tx_id}"}}
 
 
 class Effects:
@@ -135,34 +146,38 @@ class Effects:
     def block(self, frauds: Sequence[Decision]) -> list[Decision]:
         """Put the senders on the block list; returns the frauds whose alert is still owed.
 
-        The block-list entry doubles as the alert's outbox: it is written with
-        ``alert_state = pending`` and marked ``sent`` once the alert is published
-        (``mark_alerted``). A replayed fraud finds its own entry: still pending means the alert
-        never went out (a crash in between), so it is owed again; sent means it is not. An
-        entry written by another transaction owes this one no alert.
+        One conditional write per account, all in flight together, so the first transaction
+        that blocked an account stays its blocker. A transaction (TransactWriteItems) would
+        take one call, but the local server copies the whole table for every item of a
+        transaction, which grows with the block list; on AWS it would also cost twice the
+        write capacity.
 
-        One conditional write per account, all in flight together. A transaction
-        (TransactWriteItems) would take one call, but the local server copies the whole table
-        for every item of a transaction, which grows with the block list; on AWS it would
-        also cost twice the write capacity.
+        A fraud whose account was already blocked by another transaction owes no alert. One
+        that finds its own entry is a replay (a consumer stopped before saving its place): it
+        owes its alert unless the alerts ledger says it went out (``mark_alerted``).
         """
-        owed = self._writers.map(self._block_one, frauds)
-        return [decision for decision, alert in zip(frauds, owed, strict=True) if alert]
+        owed: list[Decision] = []
+        replayed: list[Decision] = []
+        for decision, found in zip(frauds, self._writers.map(self._block_one, frauds), strict=True):
+            if found == _NEW:
+                owed.append(decision)
+            elif found == _OWN:
+                replayed.append(decision)
+        if replayed:
+            sent = self.alerts_sent(replayed)
+            owed += [decision for decision in replayed if decision.tx_id not in sent]
+        return owed
 
-    def _block_one(self, decision: Decision) -> bool:
-        """Block the sender; True if this transaction's alert has not been sent."""
+    def _block_one(self, decision: Decision) -> str:
+        """Block the sender; says whether the entry is new, this transaction's, or another's."""
         try:
             self._clients.dynamodb.put_item(**self._block_put(decision))
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            # Already blocked: by this transaction before (a replay), or by another one.
             existing = error.response.get("Item", {})
-            return bool(
-                existing.get("tx_id", {}).get("S") == decision.tx_id
-                and existing.get("alert_state", {}).get("S") != ALERT_SENT
-            )
-        return True
+            return _OWN if existing.get("tx_id", {}).get("S") == decision.tx_id else _OTHERS
+        return _NEW
 
     def _block_put(self, decision: Decision) -> dict[str, Any]:
         return {
@@ -174,39 +189,64 @@ class Effects:
                 "score": {"N": str(as_decimal(decision.score or 0.0))},
                 "model_version": {"S": decision.model_version},
                 "blocked_at": {"N": str(as_decimal(round(decision.decided_at, 3)))},
-                "alert_state": {"S": ALERT_PENDING},
             },
             "ConditionExpression": "attribute_not_exists(account)",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
     def mark_alerted(self, frauds: Sequence[Decision]) -> None:
-        """Record on each block-list entry that its alert went out, so a replay sends none.
+        """Record in the alerts ledger that these frauds' alerts went out, so a replay sends
+        none again.
 
-        An entry that is gone (an operator unblocked the account meanwhile) or belongs to
-        another transaction is left alone. The marks go one after another, not side by side:
-        they are off the decision path, and a burst of frauds marked all at once would queue
-        the next batches' reads and writes behind it.
+        The ledger lives in the checkpoint table, one item per transaction under
+        ``alert-sent/<tx_id>``, written 25 to a call: it is what the consumer knows of its own
+        progress, and marking each block-list entry instead cost a conditional update per
+        fraud. An item expires after the stream's longest retention, when no record it could
+        answer for can be read again.
         """
-        for decision in frauds:
-            self._mark_one(decision)
+        now = time.time()
+        expires_at = str(int(now + _LEDGER_KEEP_SECONDS))
+        items = {
+            decision.tx_id: {
+                "PutRequest": {
+                    "Item": {
+                        **ledger_key(decision.tx_id),
+                        "sent_at": {"N": str(as_decimal(round(now, 3)))},
+                        LEDGER_EXPIRY: {"N": expires_at},
+                    }
+                }
+            }
+            for decision in frauds
+        }
+        table = self._names.checkpoint_table
+        for part in chunks(list(items.values()), _BATCH_WRITE_LIMIT):
+            request: dict[str, Any] = {table: list(part)}
+            for attempt in range(_RETRIES + 1):
+                response = self._clients.dynamodb.batch_write_item(RequestItems=request)
+                request = response.get("UnprocessedItems") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"alerts ledger in {table} kept returning unprocessed items")
 
-    def _mark_one(self, decision: Decision) -> None:
-        try:
-            self._clients.dynamodb.update_item(
-                TableName=self._names.blocklist_table,
-                Key={"account": {"S": decision.account}},
-                UpdateExpression="SET alert_state = :sent, alerted_at = :now",
-                ConditionExpression="tx_id = :tx",
-                ExpressionAttributeValues={
-                    ":sent": {"S": ALERT_SENT},
-                    ":now": {"N": str(as_decimal(round(time.time(), 3)))},
-                    ":tx": {"S": decision.tx_id},
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+    def alerts_sent(self, frauds: Sequence[Decision]) -> set[str]:
+        """Transaction ids among these whose alert the ledger says went out."""
+        table = self._names.checkpoint_table
+        sent: set[str] = set()
+        for part in chunks(sorted({d.tx_id for d in frauds}), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {table: {"Keys": [ledger_key(tx) for tx in part]}}
+            for attempt in range(_RETRIES + 1):
+                response = self._clients.dynamodb.batch_get_item(RequestItems=request)
+                for item in response["Responses"][table]:
+                    sent.add(item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :])
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise RuntimeError(f"alerts ledger in {table} kept returning unprocessed keys")
+        return sent
 
     def publish_alerts(self, frauds: Sequence[Decision]) -> None:
         """Alert the operators of each fraud through the SNS topic, ten per call."""

@@ -13,6 +13,7 @@ import time
 from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
+from app.consumer.effects import LEDGER_EXPIRY
 from app.errors import AwsSetupError
 from app.settings import ResourceNames
 
@@ -26,6 +27,7 @@ def provision(clients: AwsClients, names: ResourceNames, shard_count: int) -> No
     _create_stream(clients, names.stream, shard_count)
     _create_table(clients, names.blocklist_table, key="account")
     _create_table(clients, names.checkpoint_table, key="shard_id")
+    _expire_items(clients, names.checkpoint_table, LEDGER_EXPIRY)
     _create_bucket(clients, names.decisions_bucket)
     _create_alerts(clients, names)
     clients.sqs.create_queue(QueueName=names.dead_letter_queue)
@@ -61,6 +63,18 @@ def _create_table(clients: AwsClients, name: str, *, key: str) -> None:
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+
+
+def _expire_items(clients: AwsClients, table: str, attribute: str) -> None:
+    """Turn on the table's TTL on ``attribute``, as the stacks do; already on is fine."""
+    try:
+        clients.dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException":
             raise
 
 

@@ -12,6 +12,7 @@ import pytest
 from mocked_cloud import ACCOUNT_ID, MOCK_ZONES, OIDC_ISSUER, OIDC_PROVIDER_ARN
 from record import as_ints, of_type, one, policy_of
 
+from app.consumer.effects import LEDGER_EXPIRY
 from app.settings import Settings
 from components.keda import KEDA_CHART_REPOSITORY
 from stacks.settings import StackConfigError, parse_settings
@@ -68,6 +69,11 @@ def test_tables_keyed_encrypted_and_protected_per_stack(stack: str, deployed: An
         assert table.inputs["pointInTimeRecovery"] == {"enabled": protected}, table.name
         assert table.inputs["deletionProtectionEnabled"] is protected, table.name
         assert table.options.protect is protected, f"{table.name}: Pulumi protect is wrong"
+    # The alerts ledger's items in the checkpoint table expire by themselves.
+    checkpoints = one(deployed, "aws:dynamodb/table:Table", "-checkpoints")
+    assert checkpoints.inputs["ttl"] == {"attributeName": LEDGER_EXPIRY, "enabled": True}
+    blocklist = one(deployed, "aws:dynamodb/table:Table", "-blocklist")
+    assert "ttl" not in blocklist.inputs, "a block must not expire by itself"
 
 
 def test_decisions_bucket_encrypted_private_and_aged_out(stack: str, deployed: Any) -> None:
@@ -279,7 +285,7 @@ def test_consumer_policy_is_least_privilege_on_exact_arns(stack: str, deployed: 
                 "dynamodb:PutItem",
                 "dynamodb:BatchGetItem",
                 "dynamodb:Scan",
-                "dynamodb:UpdateItem",
+                "dynamodb:BatchWriteItem",
             ],
             tables,
         ),

@@ -56,33 +56,41 @@ def test_effects_block_is_idempotent_per_account(local_aws_env, effects, make_de
     assert local_aws_env.blocklist_item("C7") is not None, "C7 was not blocked"
 
 
-def test_a_replayed_fraud_owes_its_alert_until_it_is_marked_sent(
+def test_a_replayed_fraud_owes_its_alert_until_the_ledger_has_it(
     local_aws_env, effects, make_decision
 ) -> None:
+    # Given a fraud that blocked its sender
     fraud = make_decision(tx_id="tx-1", account="C1")
     assert effects.block([fraud]) == [fraud]
-    assert local_aws_env.blocklist_item("C1")["alert_state"] == "pending"
 
-    # A replay before the alert went out (a crash in between) owes it again
+    # When it is replayed before its alert went out (a crash in between), it owes it again
     assert effects.block([fraud]) == [fraud]
 
+    # Once the ledger records the alert, a replay owes nothing and the entry is unchanged
     effects.mark_alerted([fraud])
-
-    # Once marked, a replay owes nothing
     assert effects.block([fraud]) == []
-    item = local_aws_env.blocklist_item("C1")
-    assert item["alert_state"] == "sent" and item["alerted_at"] > 0
+    assert local_aws_env.blocklist_item("C1")["tx_id"] == "tx-1"
 
 
-def test_marking_leaves_an_entry_of_another_transaction_or_a_removed_one_alone(
+def test_effects_mark_alerted_records_every_fraud_beyond_one_batch_write(
     local_aws_env, effects, make_decision
 ) -> None:
-    effects.block([make_decision(tx_id="tx-1", account="C1")])
+    # Given 60 frauds (more than one BatchWriteItem of 25), one of them twice
+    frauds = [make_decision(tx_id=f"tx-{i}", account=f"C{i}") for i in range(60)]
 
-    effects.mark_alerted([make_decision(tx_id="tx-9", account="C1"), make_decision(account="C2")])
+    # When their alerts are marked sent
+    effects.mark_alerted([*frauds, frauds[0]])
 
-    assert local_aws_env.blocklist_item("C1")["alert_state"] == "pending"
-    assert local_aws_env.blocklist_item("C2") is None, "marking must not create entries"
+    # Then the ledger has exactly them, each to expire after a year, and no account is blocked
+    sent = effects.alerts_sent([*frauds, make_decision(tx_id="tx-never", account="C99")])
+    assert sent == {f"tx-{i}" for i in range(60)}, f"ledger differs: {sorted(sent)[:5]}..."
+    item = local_aws_env.clients.dynamodb.get_item(
+        TableName=local_aws_env.names.checkpoint_table,
+        Key={"shard_id": {"S": "alert-sent/tx-7"}},
+    )["Item"]
+    lifetime = float(item["expires_at"]["N"]) - float(item["sent_at"]["N"])
+    assert 365 * 86400 < lifetime < 367 * 86400, f"ledger item lives {lifetime / 86400:.1f} days"
+    assert local_aws_env.blocklist_item("C7") is None, "marking must not create block entries"
 
 
 def test_effects_blocked_among_finds_blocked_accounts_beyond_one_batch_get(
