@@ -25,7 +25,7 @@ from rich.table import Table
 from app.errors import FdsError
 from app.logs import configure_logging
 from app.operations.cli import alerts_app, blocklist_app, decisions_app
-from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, Settings
+from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, load_settings
 from ml.errors import MlError
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def local_serve(
     from app.pauses import keep_freezing
 
     configure_logging(verbose)
-    settings = Settings(environment="local", shard_count=shards)
+    settings = load_settings(environment="local", shard_count=shards)
     try:
         server = LocalAws(port)
     except OSError as error:
@@ -140,7 +140,7 @@ def produce(
     configure_logging(verbose)
     if report_json is not None and report_json.is_dir():
         raise typer.BadParameter(f"{report_json} is a directory", param_hint="--report-json")
-    settings = Settings()
+    settings = load_settings()
     rows = replay_csv(data) if data else synthetic_transactions(seed=seed, fraud_rate=fraud_rate)
     producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
     try:
@@ -178,7 +178,7 @@ def consume(
     configure_logging(verbose, show_decisions=decision_lines)
     if stats_json is not None and stats_json.is_dir():
         raise typer.BadParameter(f"{stats_json} is a directory", param_hint="--stats-json")
-    settings = Settings()
+    settings = load_settings()
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
     endpoint = (
         HealthEndpoint(
@@ -243,7 +243,7 @@ def evaluate(
 
     configure_logging(verbose)
     report = evaluate_model(
-        load_model(model or Settings().model_dir),
+        load_model(model or load_settings().model_dir),
         read_paysim(data, weights_column=weights, steps=parse_steps(steps)),
     )
     if as_json:
@@ -280,6 +280,8 @@ def demo(
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
     if summary_json is not None and summary_json.is_dir():
         raise typer.BadParameter(f"{summary_json} is a directory", param_hint="--summary-json")
+    # Read now, so a bad FDS_* variable stops the demo before anything starts.
+    settings = load_settings(environment="local", shard_count=shards)
     # A SIGTERM (from a supervisor, or `kill`) unwinds like Ctrl-C, so the local AWS and the
     # generator, which run as child processes, are stopped rather than left behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -290,7 +292,7 @@ def demo(
         shards=shards,
         seed=seed,
         fraud_rate=fraud_rate,
-        model_dir=model or Settings().model_dir,
+        model_dir=model or settings.model_dir,
     )
     summary = run_demo(options, err_console)
     _print_summary(summary)
@@ -349,9 +351,12 @@ def bench(
             "use at most as many consumers as shards",
             param_hint="--consumers",
         )
+    # Read now, so a bad FDS_* variable stops the run before anything starts; the pipeline's
+    # processes run in the local environment.
+    settings = load_settings(environment="local")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if scoring:
-        result = measure_scoring(load_model(model or Settings().model_dir))
+        result = measure_scoring(load_model(model or settings.model_dir))
         report.render_scoring(result, console)
         if json_path is not None:
             report.write_json(json_path, result)

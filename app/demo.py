@@ -21,7 +21,7 @@ from app.consumer.stats import ConsumerStats
 from app.errors import FdsError
 from app.local.process import LocalAwsProcess
 from app.resources import inbox_queue_url
-from app.settings import ENDPOINT_ENV, Settings
+from app.settings import ENDPOINT_ENV, Settings, load_settings
 from ml.model import load_model
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Summary:
 
 def run_demo(options: DemoOptions, console: Console) -> Summary:
     """Run the whole pipeline locally and return what happened."""
-    settings = Settings(environment="local", shard_count=options.shards)
+    settings = load_settings(environment="local", shard_count=options.shards)
     model = load_model(options.model_dir)
     source = str(options.data) if options.data else f"built-in generator (seed {options.seed})"
 

@@ -5,6 +5,10 @@ class FdsError(Exception):
     """Base class of every error the FDS app raises on purpose."""
 
 
+class SettingsValueError(FdsError):
+    """An ``FDS_*`` environment variable holds a value its setting cannot take."""
+
+
 class AwsSetupError(FdsError):
     """AWS, or the embedded local AWS, cannot be reached or lacks a resource FDS needs."""
 

@@ -9,11 +9,15 @@ stream or a table is called.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from app.errors import SettingsValueError
 
 Environment = Literal["local", "dev", "prod"]
 
@@ -70,10 +74,17 @@ def resource_names(environment: Environment, suffix: str = "") -> ResourceNames:
     )
 
 
-class Settings(BaseSettings):
-    """Runtime settings of the generator and the consumer, read from ``FDS_*`` variables."""
+_ENV_PREFIX = "FDS_"
 
-    model_config = SettingsConfigDict(env_prefix="FDS_", extra="ignore")
+
+class Settings(BaseSettings):
+    """Runtime settings of the generator and the consumer, read from ``FDS_*`` variables.
+
+    Commands build them with :func:`load_settings`, which turns a bad variable into one error
+    that names it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore")
 
     environment: Environment = Field(
         default="local", description="Which environment's resource names to use."
@@ -169,3 +180,66 @@ class Settings(BaseSettings):
             "dead_letter_queue": self.dead_letter_queue_name,
         }
         return names.model_copy(update={k: v for k, v in overrides.items() if v})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment, with ``overrides`` (field values) applied.
+
+    Raises:
+        SettingsValueError: an ``FDS_*`` variable has a value its setting cannot take; the
+            message names each such variable, its value and what it should be.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = [
+            _problem(detail["loc"], detail["input"], _expected(detail["msg"]), overrides)
+            for detail in error.errors()
+            if detail["loc"]
+        ]
+        raise SettingsValueError(_settings_message(problems)) from error
+    except PydanticSettingsError as error:
+        # A list (or other JSON) setting whose variable is not JSON fails before validation.
+        found = re.search(r'field "(\w+)"', str(error))
+        field = found.group(1) if found else "?"
+        annotation = (
+            Settings.model_fields[field].annotation if field in Settings.model_fields else None
+        )
+        kind = getattr(annotation, "__name__", "value")
+        example = " such as '[\"shardId-000000000000\"]'" if kind == "list" else ""
+        problem = _problem((field,), None, f"a JSON {kind}{example}", overrides)
+        raise SettingsValueError(_settings_message([problem])) from error
+
+
+def _problem(
+    loc: tuple[int | str, ...], value: object, expected: str, overrides: dict[str, Any]
+) -> str:
+    field = str(loc[0])
+    where = "".join(f"[{part!r}]" for part in loc[1:])
+    at = f" (in item {where})" if where else ""
+    if field in overrides:
+        return f"setting {field}={overrides[field]!r}{at}: expected {expected}"
+    variable = f"{_ENV_PREFIX}{field.upper()}"
+    raw = _environment_value(variable)
+    return f"{variable}={raw if raw is not None else value!r}{at}: expected {expected}"
+
+
+def _environment_value(variable: str) -> str | None:
+    """The variable's value, looked up without regard to case as pydantic-settings reads it."""
+    for name, value in os.environ.items():
+        if name.upper() == variable:
+            return value
+    return None
+
+
+def _expected(message: str) -> str:
+    """Pydantic's ``Input should be greater than 0`` as ``a number greater than 0``."""
+    expected = re.sub(r"^Input should be ", "", message)
+    if expected.startswith(("greater", "less")):
+        expected = f"a number {expected}"
+    return expected
+
+
+def _settings_message(problems: list[str]) -> str:
+    plural = "s" if len(problems) > 1 else ""
+    return f"invalid setting{plural}: {'; '.join(problems)}. Fix or unset the variable{plural}."

@@ -31,7 +31,7 @@ from app.bench.usage import ProcessUsage, UsageSampler
 from app.consumer.stats import percentiles
 from app.errors import FdsError
 from app.local.process import LocalAwsProcess
-from app.settings import ENDPOINT_ENV, Settings
+from app.settings import ENDPOINT_ENV, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ def run_pipeline(options: PipelineOptions) -> PipelineResult:
 
 
 def _shard_ids(endpoint_url: str) -> list[str]:
-    clients = make_clients(Settings(environment="local"), endpoint_url)
-    stream = Settings(environment="local").names.stream
+    clients = make_clients(load_settings(environment="local"), endpoint_url)
+    stream = load_settings(environment="local").names.stream
     return [s["ShardId"] for s in clients.kinesis.list_shards(StreamName=stream)["Shards"]]
 
 

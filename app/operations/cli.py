@@ -16,7 +16,7 @@ from rich.table import Table
 from app.aws import make_clients
 from app.logs import configure_logging
 from app.operations import audit, blocklist_admin
-from app.settings import Settings
+from app.settings import load_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,7 +37,7 @@ def blocklist_list(
 ) -> None:
     """Every blocked account, with the transaction that blocked it."""
     configure_logging()
-    settings = Settings()
+    settings = load_settings()
     entries = sorted(
         blocklist_admin.list_blocked(make_clients(settings), settings.names),
         key=lambda entry: entry.get("blocked_at", 0),
@@ -65,7 +65,7 @@ def blocklist_list(
 def blocklist_show(account: AccountArgument) -> None:
     """One account's block-list entry and its past unblocks, as JSON; exit 1 if not blocked."""
     configure_logging()
-    settings = Settings()
+    settings = load_settings()
     entry = blocklist_admin.show_blocked(make_clients(settings), settings.names, account)
     print(json.dumps(entry, indent=2))
 
@@ -81,7 +81,7 @@ def blocklist_unblock(
 ) -> None:
     """Take an account off the block list; who, when and why are recorded."""
     configure_logging()
-    settings = Settings()
+    settings = load_settings()
     record = blocklist_admin.unblock(make_clients(settings), settings.names, account, reason, by)
     err_console.print(
         f"{account} unblocked by {record['unblocked_by']}; consumers stop refusing it within "
@@ -93,7 +93,7 @@ def blocklist_unblock(
 def decisions_export(out: OutOption = None) -> None:
     """Every logged decision as JSON lines, one per transaction."""
     configure_logging()
-    settings = Settings()
+    settings = load_settings()
     with _output(out) as stream:
         report = audit.export_decisions(make_clients(settings), settings.names, stream)
     _report(report, "decisions")
@@ -103,7 +103,7 @@ def decisions_export(out: OutOption = None) -> None:
 def alerts_export(out: OutOption = None) -> None:
     """Every alert in the operators' queue as JSON lines; the queue keeps them."""
     configure_logging()
-    settings = Settings()
+    settings = load_settings()
     with _output(out) as stream:
         report = audit.export_alerts(make_clients(settings), settings.names, stream)
     _report(report, "alerts")

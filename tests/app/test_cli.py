@@ -154,3 +154,28 @@ def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path)
     assert "Traceback" not in result.stderr, f"expected one line, got a trace: {result.stderr}"
     assert "invalid port" in result.stderr, f"the port should be named: {result.stderr}"
     assert "AWS_ENDPOINT_URL=http://127.0.0.1:4566" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["produce", "--limit", "1"], ["demo", "--limit", "10"], ["decisions", "export"]]
+)
+def test_cli_a_bad_fds_variable_is_one_line_naming_it(command: list[str]) -> None:
+    # Given an FDS_* variable that is not a number where a port is expected
+    env = {**os.environ, "FDS_METRICS_PORT": "abc", "COLUMNS": "1000"}
+
+    # When a command that reads the settings runs
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", *command],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then it fails at once with one line naming the variable, its value and what it expects
+    assert result.returncode == 1, f"{command}: exit {result.returncode}: {result.stderr}"
+    assert "Traceback" not in result.stderr, f"expected one line, got a trace: {result.stderr}"
+    assert "FDS_METRICS_PORT='abc'" in result.stderr, f"variable not named: {result.stderr}"
+    assert "valid integer" in result.stderr, f"expectation not said: {result.stderr}"
