@@ -53,8 +53,12 @@ Rate = Annotated[
     float,
     typer.Option("--rate", min=0.1, max=100_000, help="Transactions per second to send."),
 ]
+#: The largest --limit: a trillion transactions take more than 100 days at the highest --rate,
+#: and a limit must stay within what itertools.islice takes (sys.maxsize).
+MAX_LIMIT = 1_000_000_000_000
 Limit = Annotated[
-    int | None, typer.Option("--limit", min=1, help="Stop after this many transactions.")
+    int | None,
+    typer.Option("--limit", min=1, max=MAX_LIMIT, help="Stop after this many transactions."),
 ]
 ModelOption = Annotated[
     Path | None,

@@ -179,3 +179,19 @@ def test_cli_a_bad_fds_variable_is_one_line_naming_it(command: list[str]) -> Non
     assert "Traceback" not in result.stderr, f"expected one line, got a trace: {result.stderr}"
     assert "FDS_METRICS_PORT='abc'" in result.stderr, f"variable not named: {result.stderr}"
     assert "valid integer" in result.stderr, f"expectation not said: {result.stderr}"
+
+
+@pytest.mark.parametrize("command", ["produce", "demo"])
+@pytest.mark.parametrize("limit", ["0", "99999999999999999999999"])
+def test_cli_limit_out_of_range_is_a_usage_error(
+    runner: CliRunner, command: str, limit: str
+) -> None:
+    # Given a --limit below 1 or beyond any run (and beyond what islice takes)
+    # When the command starts
+    result = runner.invoke(app, [command, "--limit", limit])
+
+    # Then it is refused as a usage error naming the option, before any work
+    assert result.exit_code == 2, (
+        f"{command} --limit {limit}: exit {result.exit_code}: {result.output}{result.exception!r}"
+    )
+    assert "--limit" in result.output, f"the option should be named: {result.output}"
