@@ -110,26 +110,33 @@ class Effects:
 
     def blocked_among(self, accounts: set[str]) -> dict[str, str]:
         """Senders of these that are on the block list, with the transaction that blocked each."""
-        blocked: dict[str, str] = {}
         table = self._names.blocklist_table
-        for part in chunks(sorted(accounts), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                table: {
-                    "Keys": [{"account": {"S": account}} for account in part],
-                    "ProjectionExpression": "account, tx_id",
-                }
-            }
+        keys = [{"account": {"S": account}} for account in sorted(accounts)]
+        return {
+            item["account"]["S"]: item.get("tx_id", {}).get("S", "")
+            for item in self._batch_get(table, keys, projection="account, tx_id")
+        }
+
+    def _batch_get(
+        self, table: str, keys: list[dict[str, Any]], projection: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The items of one table with these keys, 100 to a call, unprocessed keys retried."""
+        found: list[dict[str, Any]] = []
+        for part in chunks(keys, _BATCH_GET_LIMIT):
+            wanted: dict[str, Any] = {"Keys": list(part)}
+            if projection:
+                wanted["ProjectionExpression"] = projection
+            request: dict[str, Any] = {table: wanted}
             for attempt in range(_RETRIES + 1):
                 response = self._clients.dynamodb.batch_get_item(RequestItems=request)
-                for item in response["Responses"][table]:
-                    blocked[item["account"]["S"]] = item.get("tx_id", {}).get("S", "")
+                found += response["Responses"][table]
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
                 _backoff(attempt)
             else:
-                raise RuntimeError(f"block-list lookup in {table} kept returning unprocessed keys")
-        return blocked
+                raise RuntimeError(f"look-up in {table} kept returning unprocessed keys")
+        return found
 
     def scan_blocklist(self) -> dict[str, str]:
         """The whole block list: account → the transaction that blocked it."""
@@ -232,21 +239,9 @@ class Effects:
 
     def alerts_sent(self, frauds: Sequence[Decision]) -> set[str]:
         """Transaction ids among these whose alert the ledger says went out."""
-        table = self._names.checkpoint_table
-        sent: set[str] = set()
-        for part in chunks(sorted({d.tx_id for d in frauds}), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {table: {"Keys": [ledger_key(tx) for tx in part]}}
-            for attempt in range(_RETRIES + 1):
-                response = self._clients.dynamodb.batch_get_item(RequestItems=request)
-                for item in response["Responses"][table]:
-                    sent.add(item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :])
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError(f"alerts ledger in {table} kept returning unprocessed keys")
-        return sent
+        keys = [ledger_key(tx_id) for tx_id in sorted({d.tx_id for d in frauds})]
+        items = self._batch_get(self._names.checkpoint_table, keys)
+        return {item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :] for item in items}
 
     def publish_alerts(self, frauds: Sequence[Decision]) -> None:
         """Alert the operators of each fraud through the SNS topic, ten per call."""
