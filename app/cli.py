@@ -25,6 +25,7 @@ from rich.table import Table
 from app.errors import FdsError
 from app.logs import configure_logging
 from app.operations.cli import alerts_app, blocklist_app, decisions_app
+from app.outputs import check_output_directory, check_output_file
 from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, load_settings
 from ml.errors import MlError
 
@@ -142,8 +143,8 @@ def produce(
     from app.sources.synthetic import synthetic_transactions
 
     configure_logging(verbose)
-    if report_json is not None and report_json.is_dir():
-        raise typer.BadParameter(f"{report_json} is a directory", param_hint="--report-json")
+    if report_json is not None:
+        check_output_file(report_json, "--report-json")
     settings = load_settings()
     rows = replay_csv(data) if data else synthetic_transactions(seed=seed, fraud_rate=fraud_rate)
     producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
@@ -180,8 +181,8 @@ def consume(
     from ml.model import load_model
 
     configure_logging(verbose, show_decisions=decision_lines)
-    if stats_json is not None and stats_json.is_dir():
-        raise typer.BadParameter(f"{stats_json} is a directory", param_hint="--stats-json")
+    if stats_json is not None:
+        check_output_file(stats_json, "--stats-json")
     settings = load_settings()
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
     endpoint = (
@@ -224,6 +225,8 @@ def train(
     from ml.train import train_model
 
     configure_logging(verbose)
+    # Checked before reading and fitting, which take minutes on real data.
+    check_output_directory(out, "--out")
     loaded = read_paysim(data, weights_column=weights, steps=parse_steps(steps))
     model = train_model(loaded, out, source=data.name, weights_column=weights)
     console.print_json(
@@ -282,8 +285,8 @@ def demo(
     configure_logging(verbose, show_decisions=not quiet)
     if data is not None and not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
-    if summary_json is not None and summary_json.is_dir():
-        raise typer.BadParameter(f"{summary_json} is a directory", param_hint="--summary-json")
+    if summary_json is not None:
+        check_output_file(summary_json, "--summary-json")
     # Read now, so a bad FDS_* variable stops the demo before anything starts.
     settings = load_settings(environment="local", shard_count=shards)
     # A SIGTERM (from a supervisor, or `kill`) unwinds like Ctrl-C, so the local AWS and the
@@ -347,8 +350,8 @@ def bench(
     configure_logging(verbose)
     if data is not None and not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
-    if json_path is not None and json_path.is_dir():
-        raise typer.BadParameter(f"{json_path} is a directory", param_hint="--json")
+    if json_path is not None:
+        check_output_file(json_path, "--json")
     if consumers > shards:
         raise typer.BadParameter(
             f"{consumers} consumers for {shards} shards: a shard is read by one consumer, so "

@@ -16,6 +16,7 @@ from rich.table import Table
 from app.aws import make_clients
 from app.logs import configure_logging
 from app.operations import audit, blocklist_admin
+from app.outputs import check_output_file
 from app.settings import load_settings
 
 console = Console()
@@ -93,6 +94,7 @@ def blocklist_unblock(
 def decisions_export(out: OutOption = None) -> None:
     """Every logged decision as JSON lines, one per transaction."""
     configure_logging()
+    _check_output(out)
     settings = load_settings()
     with _output(out) as stream:
         report = audit.export_decisions(make_clients(settings), settings.names, stream)
@@ -103,10 +105,16 @@ def decisions_export(out: OutOption = None) -> None:
 def alerts_export(out: OutOption = None) -> None:
     """Every alert in the operators' queue as JSON lines; the queue keeps them."""
     configure_logging()
+    _check_output(out)
     settings = load_settings()
     with _output(out) as stream:
         report = audit.export_alerts(make_clients(settings), settings.names, stream)
     _report(report, "alerts")
+
+
+def _check_output(out: Path | None) -> None:
+    if out is not None:
+        check_output_file(out, "--out")
 
 
 @contextlib.contextmanager
@@ -114,8 +122,6 @@ def _output(out: Path | None) -> Iterator[TextIO]:
     if out is None:
         yield sys.stdout
         return
-    if out.is_dir():
-        raise typer.BadParameter(f"{out} is a directory; give a file name", param_hint="--out")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as stream:
         yield stream

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,61 @@ def test_cli_limit_out_of_range_is_a_usage_error(
         f"{command} --limit {limit}: exit {result.exit_code}: {result.output}{result.exception!r}"
     )
     assert "--limit" in result.output, f"the option should be named: {result.output}"
+
+
+def _unwritable_paths(tmp_path: Path) -> dict[str, Path]:
+    """Paths no write can create, even as root: under /proc, and under a regular file."""
+    regular_file = tmp_path / "file.txt"
+    regular_file.write_text("not a directory\n")
+    return {"proc": Path("/proc/fds-test-output"), "under-a-file": regular_file / "output"}
+
+
+#: Command, its output option, and the function that does its work (made to fail if called).
+OUTPUT_COMMANDS = [
+    (["train", "--data", "{csv}"], "--out", "ml.train.train_model"),
+    (["produce", "--limit", "1"], "--report-json", "app.producer.StreamProducer.run"),
+    (["demo", "--limit", "10"], "--summary-json", "app.demo.run_demo"),
+    (["bench"], "--json", "app.bench.pipeline.run_pipeline"),
+    (["bench", "--scoring"], "--json", "app.bench.scoring.measure_scoring"),
+    (["consume"], "--stats-json", "app.consumer.consumer.Consumer"),
+    (["decisions", "export"], "--out", "app.operations.audit.export_decisions"),
+    (["alerts", "export"], "--out", "app.operations.audit.export_alerts"),
+]
+
+
+@pytest.mark.parametrize("where", ["proc", "under-a-file"])
+@pytest.mark.parametrize(
+    ("command", "option", "work"), OUTPUT_COMMANDS, ids=[" ".join(c[0]) for c in OUTPUT_COMMANDS]
+)
+def test_cli_an_unwritable_output_path_is_refused_before_any_work(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    synthetic_csv,
+    command: list[str],
+    option: str,
+    work: str,
+    where: str,
+) -> None:
+    # Given an output path that cannot be written, and a command whose work must not start
+    csv = synthetic_csv(10)
+    out = _unwritable_paths(tmp_path)[where] / "result.json"
+
+    def started(*_: object, **__: object) -> None:
+        raise AssertionError(f"{work} ran before {option} {out} was checked")
+
+    monkeypatch.setattr(work, started)
+    args = [arg.format(csv=csv) for arg in command] + [option, str(out)]
+
+    # When the command runs
+    result = runner.invoke(app, args)
+
+    # Then it is a usage error naming the option and the path, and nothing was done
+    assert result.exit_code == 2, (
+        f"{' '.join(args)}: exit {result.exit_code}: {result.output} {result.exception!r}"
+    )
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # the panel unwrapped
+    assert option in said, f"the option should be named: {said}"
+    assert "cannot" in said and "choose a path" in said, (
+        f"the error should say what is wrong and what to do: {said}"
+    )
