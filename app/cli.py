@@ -402,7 +402,7 @@ def _print_summary(summary: object) -> None:
     from app.demo import Summary
 
     assert isinstance(summary, Summary)
-    table = Table(title="FDS demo summary")
+    table = Table(title="FDS demo summary", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
     latency = summary.latency_ms

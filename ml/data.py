@@ -103,6 +103,10 @@ def read_paysim(
         raise DataFormatError(
             f"{path} is a directory, not a file: give the path of a PaySim CSV with --data"
         )
+    if path.exists() and not path.is_file():
+        raise DataFormatError(
+            f"{path} is not a regular file: give the path of a PaySim CSV with --data"
+        )
     if not path.is_file():
         raise DataFormatError(f"PaySim file {path} not found: check the path given with --data")
     if weights_column in PAYSIM_DTYPES:

@@ -132,7 +132,12 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
             metrics=dict(raw.get("metrics", {})),
             training=dict(raw.get("training", {})),
         )
-    except (ValueError, KeyError, TypeError) as error:
+    except KeyError as error:
+        raise ModelError(
+            f"{metadata_file} is not a valid model description: it lacks the key {error}; "
+            f"retrain with `fds train --data CSV --out {directory}`"
+        ) from error
+    except (ValueError, TypeError) as error:
         raise ModelError(f"{metadata_file} is not a valid model description: {error}") from error
 
     classifier = CatBoostClassifier()

@@ -177,6 +177,13 @@ def test_read_paysim_directory_raises_saying_it_is_not_a_file(tmp_path: Path) ->
     assert "not found" not in str(raised.value), f"the directory exists: {raised.value}"
 
 
+def test_read_paysim_device_file_is_refused_as_not_a_regular_file() -> None:
+    # Given a path that exists but is not a regular file (a character device)
+    # When / Then it is refused for what it is, not reported missing
+    with pytest.raises(DataFormatError, match="/dev/null is not a regular file"):
+        read_paysim(Path("/dev/null"))
+
+
 @pytest.mark.parametrize("column", ["isFraud", "step", "amount", "isFlaggedFraud", "type"])
 def test_read_paysim_paysim_column_as_weights_is_refused_naming_it(
     make_row, write_csv, column: str

@@ -200,6 +200,24 @@ def test_load_model_corrupt_metadata_names_it(model_copy: Path) -> None:
     assert str(model_copy / METADATA_FILE) in str(raised.value), f"message: {raised.value}"
 
 
+@pytest.mark.parametrize("key", ["version", "feature_names", "threshold"])
+def test_load_model_metadata_missing_a_key_names_the_key_and_how_to_fix(
+    model_copy: Path, key: str
+) -> None:
+    # Given a model description with one required key removed
+    metadata = json.loads((model_copy / METADATA_FILE).read_text())
+    del metadata[key]
+    (model_copy / METADATA_FILE).write_text(json.dumps(metadata))
+
+    # When it is loaded
+    with pytest.raises(ModelError) as raised:
+        load_model(model_copy)
+
+    # Then the error names the missing key and says to retrain
+    assert f"lacks the key '{key}'" in str(raised.value), f"message: {raised.value}"
+    assert "fds train" in str(raised.value), f"no fix given: {raised.value}"
+
+
 def test_load_model_regressor_is_refused_naming_the_file(
     model_copy: Path, synthetic_frame: pd.DataFrame
 ) -> None:
