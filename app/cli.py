@@ -363,7 +363,10 @@ def bench(
     settings = load_settings(environment="local")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if scoring:
-        result = measure_scoring(load_model(model or settings.model_dir))
+        from app.sources.csv_replay import replay_csv
+
+        rows = replay_csv(data) if data is not None else None
+        result = measure_scoring(load_model(model or settings.model_dir), rows=rows)
         report.render_scoring(result, console)
         if json_path is not None:
             report.write_json(json_path, result)

@@ -19,7 +19,9 @@ def _ms(figures: dict[str, float | None]) -> str:
 
 def render_pipeline(results: list[PipelineResult], console: Console) -> None:
     for result in results:
-        table = Table(title=f"FDS pipeline benchmark at {result.offered_rate_tps:g} tx/s")
+        table = Table(
+            title=f"FDS pipeline benchmark at {result.offered_rate_tps:g} tx/s", show_header=False
+        )
         table.add_column("")
         table.add_column("", justify="right")
         table.add_row(
@@ -76,7 +78,7 @@ def highest_held(results: list[PipelineResult], target_ms: float) -> float | Non
 
 
 def render_scoring(result: ScoringResult, console: Console) -> None:
-    table = Table(title="Features + scoring alone (one thread)")
+    table = Table(title="Features + scoring alone (one thread)", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
     table.add_row("batches of", f"{result.batch_size} ({result.batches} scored)")

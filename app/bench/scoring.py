@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import cycle, islice
 
 import numpy as np
 
@@ -25,22 +26,32 @@ class ScoringResult:
     single_ms_p99: float
 
 
-def sample_transactions(count: int, seed: int = 11) -> list[Transaction]:
-    """Generated transactions, through the same encoding and validation the stream applies."""
-    rows = islice(synthetic_transactions(seed=seed, fraud_rate=0.01), count)
+def sample_transactions(
+    count: int, seed: int = 11, rows: Iterable[dict[str, object]] | None = None
+) -> list[Transaction]:
+    """``count`` transactions, through the same encoding and validation the stream applies.
+
+    From ``rows`` (a PaySim replay, repeated when shorter than ``count``), or else generated.
+    """
+    source = synthetic_transactions(seed=seed, fraud_rate=0.01) if rows is None else cycle(rows)
+    rows = islice(source, count)
     return [
         parse_record(encode_record({"tx_id": f"bench-{i}", **row})) for i, row in enumerate(rows)
     ]
 
 
 def measure_scoring(
-    model: FraudModel, batch_size: int = 10_000, seconds: float = 3.0
+    model: FraudModel,
+    batch_size: int = 10_000,
+    seconds: float = 3.0,
+    rows: Iterable[dict[str, object]] | None = None,
 ) -> ScoringResult:
     """Score batches for about ``seconds``, then single transactions one by one.
 
+    The transactions come from ``rows`` when given (a PaySim replay), else from the generator.
     The model scores on one thread (as the consumer does), so batch throughput is per core.
     """
-    transactions = sample_transactions(batch_size)
+    transactions = sample_transactions(batch_size, rows=rows)
     model.warm_up()
     batches = 0
     spent = 0.0

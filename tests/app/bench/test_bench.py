@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from app.bench.pipeline import PipelineOptions, PipelineResult, run_pipeline
 from app.bench.report import highest_held, sweep_held
 from app.bench.scoring import measure_scoring, sample_transactions
+from app.sources.synthetic import synthetic_transactions
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,6 +51,19 @@ def test_scoring_measure_scores_whole_batches_and_single_transactions(model) -> 
     assert measured.batches >= 3
     assert measured.batch_tps_per_core > 0
     assert 0 < measured.single_ms_p50 <= measured.single_ms_p99
+
+
+def test_sample_transactions_from_rows_repeat_them_under_unique_ids() -> None:
+    # Given three replayed rows and a request for seven transactions
+    generated = islice(synthetic_transactions(seed=3), 3)
+    rows = [dict(row, nameOrig=f"C{i}") for i, row in enumerate(generated)]
+
+    # When they are sampled
+    transactions = sample_transactions(7, rows=rows)
+
+    # Then the rows are used in order, repeated, each under its own transaction id
+    assert [tx.nameOrig for tx in transactions] == ["C0", "C1", "C2", "C0", "C1", "C2", "C0"]
+    assert len({tx.tx_id for tx in transactions}) == 7
 
 
 def test_sample_transactions_pass_the_stream_schema() -> None:
