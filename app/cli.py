@@ -210,6 +210,8 @@ def consume(
     if consumer.failed:
         shards = ", ".join(worker.shard_id for worker in consumer.failed)
         raise FdsError(f"the reader of shard(s) {shards} stopped on an error; see the log above")
+    if not consumer.healthy():
+        raise FdsError("keeping the shard leases stopped on an error; see the log above")
 
 
 @app.command()

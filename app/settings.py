@@ -144,11 +144,26 @@ class Settings(BaseSettings):
         "(alive) and `/readyz` (reading its shards); 0 turns it off.",
     )
 
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description="How long a shard lease lasts without renewal: a consumer that dies loses "
+        "its shards to the others after about this long (renewed three times per period).",
+    )
+    consumer_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Name under which this consumer holds its shard leases; host name, process "
+        "id and a counter when unset, which a container restarted in its pod keeps.",
+    )
+
     shard_ids: list[str] = Field(
         default_factory=list,
-        description="Read only these shards (a JSON list in FDS_SHARD_IDS); every shard when "
-        "empty. A fixed split between consumers, for benchmarks: nothing takes over the shards "
-        "of a consumer that dies.",
+        description="Read only these shards (a JSON list in FDS_SHARD_IDS), without leases; when "
+        "empty, consumers share every shard through leases. A fixed split between consumers, "
+        "for benchmarks: nothing takes over the shards of a consumer that dies.",
     )
 
     log_format: Literal["text", "json"] = Field(

@@ -12,6 +12,7 @@ from app.aws import AwsClients
 from app.consumer.blocklist import BlockList
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.effects import Effects
+from app.consumer.leases import LeaseCoordinator, LeaseTable, default_owner_id
 from app.consumer.metrics import ConsumerMetrics
 from app.consumer.processor import BatchProcessor
 from app.consumer.shard_reader import ShardWorker
@@ -45,6 +46,7 @@ class Consumer:
         self.stats = ConsumerStats(metrics=ConsumerMetrics(model.version))
         self._stop = threading.Event()
         self._workers: list[ShardWorker] = []
+        self._leases: LeaseCoordinator | None = None
         self._processor: BatchProcessor | None = None
 
     def start(self) -> None:
@@ -68,80 +70,139 @@ class Consumer:
         processor = BatchProcessor(self._model, effects, self.stats, blocklist=blocklist)
         self._processor = processor
 
-        shards = self._clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
-        if self._settings.shard_ids:
-            known = {shard["ShardId"] for shard in shards}
-            unknown = sorted(set(self._settings.shard_ids) - known)
-            if unknown:
-                raise AwsSetupError(
-                    f"FDS_SHARD_IDS names shards that stream {names.stream} does not have: "
-                    f"{', '.join(unknown)}; its shards are {', '.join(sorted(known))}"
-                )
-            shards = [s for s in shards if s["ShardId"] in self._settings.shard_ids]
-        by_id: dict[str, ShardWorker] = {}
-        # list_shards returns parents before children, so a parent's worker exists first.
-        for shard in shards:
-            parent = by_id.get(shard.get("ParentShardId", ""))
-            worker = ShardWorker(
-                self._clients,
-                names.stream,
-                shard["ShardId"],
-                checkpoints,
-                processor,
-                self._stop,
-                poll_interval_seconds=self._settings.poll_interval_seconds,
-                max_records_per_read=self._settings.max_records_per_read,
-                wait_for=parent.finished if parent else None,
-            )
-            by_id[worker.shard_id] = worker
-        self._workers = list(by_id.values())
         # Everything loaded so far (models, service definitions) lives as long as the consumer;
         # taking it out of garbage collection keeps full collections from pausing decisions.
         freeze_long_lived_objects()
+        if self._settings.shard_ids:
+            self._start_pinned(processor, checkpoints)
+            what = f"{len(self._workers)} pinned shards"
+        else:
+            self._leases = LeaseCoordinator(
+                self._clients,
+                LeaseTable(self._clients, names.checkpoint_table, names.stream),
+                names.stream,
+                lambda shard_id, stop: self._new_worker(shard_id, stop, processor, checkpoints),
+                owner=self._settings.consumer_id or default_owner_id(),
+                lease_seconds=self._settings.lease_seconds,
+            )
+            # The first round runs here, so a consumer that starts reads at once and a
+            # missing table or stream is an error of start rather than of a thread.
+            self._leases.balance()
+            self._leases.start()
+            what = f"shards by lease as {self._leases.owner}, holding {self._leases.held}"
+        logger.info("consumer started on %s: %s, model %s", names.stream, what, self._model.version)
+
+    def _new_worker(
+        self,
+        shard_id: str,
+        stop: threading.Event,
+        processor: BatchProcessor,
+        checkpoints: CheckpointStore,
+        wait_for: threading.Event | None = None,
+    ) -> ShardWorker:
+        return ShardWorker(
+            self._clients,
+            self._settings.names.stream,
+            shard_id,
+            checkpoints,
+            processor,
+            stop,
+            poll_interval_seconds=self._settings.poll_interval_seconds,
+            max_records_per_read=self._settings.max_records_per_read,
+            wait_for=wait_for,
+        )
+
+    def _start_pinned(self, processor: BatchProcessor, checkpoints: CheckpointStore) -> None:
+        """Read exactly the shards named in the settings, with no leases (benchmarks)."""
+        stream = self._settings.names.stream
+        shards = self._clients.kinesis.list_shards(StreamName=stream)["Shards"]
+        known = {shard["ShardId"] for shard in shards}
+        unknown = sorted(set(self._settings.shard_ids) - known)
+        if unknown:
+            raise AwsSetupError(
+                f"FDS_SHARD_IDS names shards that stream {stream} does not have: "
+                f"{', '.join(unknown)}; its shards are {', '.join(sorted(known))}"
+            )
+        by_id: dict[str, ShardWorker] = {}
+        # list_shards returns parents before children, so a parent's worker exists first.
+        for shard in shards:
+            if shard["ShardId"] not in self._settings.shard_ids:
+                continue
+            parent = by_id.get(shard.get("ParentShardId", ""))
+            by_id[shard["ShardId"]] = self._new_worker(
+                shard["ShardId"],
+                self._stop,
+                processor,
+                checkpoints,
+                wait_for=parent.finished if parent else None,
+            )
+        self._workers = list(by_id.values())
         for worker in self._workers:
             worker.start()
-        logger.info(
-            "consumer started on %s: %d shards, model %s",
-            names.stream,
-            len(self._workers),
-            self._model.version,
-        )
+
+    @property
+    def readers(self) -> list[ShardWorker]:
+        """The shard readers running now (with leases, those of the shards held)."""
+        if self._leases is not None:
+            return [r for r in self._leases.readers if isinstance(r, ShardWorker)]
+        return list(self._workers)
 
     @property
     def failed(self) -> list[ShardWorker]:
-        return [w for w in self._workers if w.error is not None]
+        """Readers that died of an error."""
+        gone = (
+            [r for r in self._leases.failed if isinstance(r, ShardWorker)] if self._leases else []
+        )
+        return gone + [w for w in self.readers if w.error is not None]
 
     def healthy(self) -> bool:
-        """No shard reader has died of an error."""
-        return not self.failed
+        """No shard reader and no lease coordinator has died of an error."""
+        leases_ok = self._leases is None or self._leases.error is None
+        return leases_ok and not self.failed
 
     def ready(self) -> bool:
-        """Started, not stopping, and every shard has a running reader."""
-        return (
-            bool(self._workers)
-            and not self._stop.is_set()
-            and all(w.is_alive() for w in self._workers)
-        )
+        """Started, not stopping, and every shard it reads has a running reader.
+
+        With leases, a consumer holding no shard (more consumers than shards) is ready too: it
+        stands by to take a shard over.
+        """
+        if self._stop.is_set():
+            return False
+        if self._leases is not None:
+            return self._leases.is_alive() and all(r.is_alive() for r in self.readers)
+        return bool(self._workers) and all(w.is_alive() for w in self._workers)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop reading; each worker finishes the batch in hand, its alerts, and saves its place.
 
         Alerts that still cannot be published after ``timeout`` (SNS down) are given up on;
         their batches stay after the saved place and are handled again by the next consumer.
+        With leases, each is released once its reader is done, so others take over at once.
         """
         if self._stop.is_set():
             return
         self._stop.set()
         deadline = time.monotonic() + timeout
+        if self._leases is not None:
+            self._leases.stop(timeout)
+            self._leases.join(timeout)
         for worker in self._workers:
             worker.join(max(deadline - time.monotonic(), 0))
         if self._processor is not None:
             self._processor.close()
-            for worker in self._workers:
+            for worker in [*self._workers, *self.readers]:
                 worker.join(5.0)
         logger.info("consumer stopped after %d decisions", self.stats.decisions)
 
     def wait(self) -> None:
-        """Block until stopped (by ``stop`` from another thread) or every shard is done."""
-        while not self._stop.is_set() and any(w.is_alive() for w in self._workers):
+        """Block until stopped (by ``stop`` from another thread) or it has nothing left to read.
+
+        With leases that is never, short of an error: a standby consumer waits for shards.
+        """
+        while not self._stop.is_set() and self._reading():
             self._stop.wait(0.5)
+
+    def _reading(self) -> bool:
+        if self._leases is not None:
+            return self._leases.is_alive()
+        return any(w.is_alive() for w in self._workers)

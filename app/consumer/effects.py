@@ -114,29 +114,8 @@ class Effects:
         keys = [{"account": {"S": account}} for account in sorted(accounts)]
         return {
             item["account"]["S"]: item.get("tx_id", {}).get("S", "")
-            for item in self._batch_get(table, keys, projection="account, tx_id")
+            for item in batch_get(self._clients.dynamodb, table, keys, projection="account, tx_id")
         }
-
-    def _batch_get(
-        self, table: str, keys: list[dict[str, Any]], projection: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The items of one table with these keys, 100 to a call, unprocessed keys retried."""
-        found: list[dict[str, Any]] = []
-        for part in chunks(keys, _BATCH_GET_LIMIT):
-            wanted: dict[str, Any] = {"Keys": list(part)}
-            if projection:
-                wanted["ProjectionExpression"] = projection
-            request: dict[str, Any] = {table: wanted}
-            for attempt in range(_RETRIES + 1):
-                response = self._clients.dynamodb.batch_get_item(RequestItems=request)
-                found += response["Responses"][table]
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise RuntimeError(f"look-up in {table} kept returning unprocessed keys")
-        return found
 
     def scan_blocklist(self) -> dict[str, str]:
         """The whole block list: account → the transaction that blocked it."""
@@ -240,7 +219,7 @@ class Effects:
     def alerts_sent(self, frauds: Sequence[Decision]) -> set[str]:
         """Transaction ids among these whose alert the ledger says went out."""
         keys = [ledger_key(tx_id) for tx_id in sorted({d.tx_id for d in frauds})]
-        items = self._batch_get(self._names.checkpoint_table, keys)
+        items = batch_get(self._clients.dynamodb, self._names.checkpoint_table, keys)
         return {item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :] for item in items}
 
     def publish_alerts(self, frauds: Sequence[Decision]) -> None:
@@ -308,6 +287,33 @@ class Effects:
             )
             if response.get("Failed"):
                 raise RuntimeError(f"dead-letter queue refused {response['Failed']}")
+
+
+def batch_get(
+    dynamodb: Any,
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    *,
+    projection: str | None = None,
+    consistent: bool = False,
+) -> list[dict[str, Any]]:
+    """The items of one table with these keys, 100 to a call, unprocessed keys retried."""
+    found: list[dict[str, Any]] = []
+    for part in chunks(keys, _BATCH_GET_LIMIT):
+        wanted: dict[str, Any] = {"Keys": list(part), "ConsistentRead": consistent}
+        if projection:
+            wanted["ProjectionExpression"] = projection
+        request: dict[str, Any] = {table: wanted}
+        for attempt in range(_RETRIES + 1):
+            response = dynamodb.batch_get_item(RequestItems=request)
+            found += response["Responses"][table]
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        else:
+            raise RuntimeError(f"look-up in {table} kept returning unprocessed keys")
+    return found
 
 
 def alert_message(decision: Decision) -> dict[str, Any]:
