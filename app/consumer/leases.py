@@ -13,9 +13,12 @@ a few conditional DynamoDB writes of our own.
 
 Balance: every renewal round, a consumer counts the live owners of the readable shards and aims
 at its fair share (shards over owners, rounded up). It takes free and expired leases first and,
-when none is left and it is still short, takes one lease from the consumer that holds the most.
-That consumer sees its renewal refused at its next round and stops reading the shard; for that
-round both read it, which is harmless because every effect is safe to repeat.
+when none is left and it is still short, asks the consumer that holds the most for one. That
+consumer, at its next round, stops reading the shard, lets its reader save its place and frees
+the lease, which the asker takes at its own next round: a shard changes hands without two
+readers on it at once. Only a consumer that stalls for longer than a lease period (and so
+loses its leases without knowing) can still read beside the one that took over; every effect is
+safe to repeat, but the two may cut their batches differently and log such a decision twice.
 
 A shard closed by a reshard is read to its end, then its lease is marked finished; its children
 become readable only when every parent is finished (or has aged out of the stream), so the
@@ -65,6 +68,8 @@ class Lease:
     owner: str  # empty when released
     counter: int
     finished: bool = False
+    #: Another consumer asking for the lease, to even out the shards.
+    wanted_by: str = ""
 
 
 class LeaseTable:
@@ -92,6 +97,7 @@ class LeaseTable:
                 owner=item.get("owner", {}).get("S", ""),
                 counter=int(item.get("lease_counter", {}).get("N", "0")),
                 finished=item.get("finished", {}).get("BOOL", False),
+                wanted_by=item.get("wanted_by", {}).get("S", ""),
             )
         return leases
 
@@ -102,8 +108,12 @@ class LeaseTable:
 
     def renew(self, lease: Lease) -> Lease | None:
         """Move the counter on; None when the lease is no longer ours."""
-        renewed = replace(lease, counter=lease.counter + 1)
+        renewed = replace(lease, counter=lease.counter + 1, wanted_by="")
         return renewed if self._write(renewed, expected=lease) else None
+
+    def ask_for(self, lease: Lease, asker: str) -> bool:
+        """Ask the owner to hand the lease over; it lets go once its reader has stopped."""
+        return self._write(replace(lease, wanted_by=asker), expected=lease)
 
     def release(self, lease: Lease, *, finished: bool = False) -> bool:
         """Give the lease up (for good when the shard is finished); False if it was lost."""
@@ -116,11 +126,19 @@ class LeaseTable:
             condition = {"ConditionExpression": f"attribute_not_exists({_KEY})"}
         else:
             condition = {
-                "ConditionExpression": "#owner = :owner AND #counter = :counter",
-                "ExpressionAttributeNames": {"#owner": "owner", "#counter": "lease_counter"},
+                # The counter alone does not tell a request to hand over (which keeps it) from
+                # no change, so what was asked for is part of the condition too.
+                "ConditionExpression": "#owner = :owner AND #counter = :counter AND "
+                "#wanted = :wanted",
+                "ExpressionAttributeNames": {
+                    "#owner": "owner",
+                    "#counter": "lease_counter",
+                    "#wanted": "wanted_by",
+                },
                 "ExpressionAttributeValues": {
                     ":owner": {"S": expected.owner},
                     ":counter": {"N": str(expected.counter)},
+                    ":wanted": {"S": expected.wanted_by},
                 },
             }
         try:
@@ -131,6 +149,7 @@ class LeaseTable:
                     "owner": {"S": lease.owner},
                     "lease_counter": {"N": str(lease.counter)},
                     "finished": {"BOOL": lease.finished},
+                    "wanted_by": {"S": lease.wanted_by},
                     "updated_at": {"N": f"{time.time():.3f}"},
                 },
                 **condition,
@@ -272,13 +291,13 @@ class LeaseCoordinator(threading.Thread):
             if holding > fair_share:
                 victim = next(s for s in readable if s in leases and leases[s].owner == busiest)
                 logger.info(
-                    "taking shard %s from %s, which holds %d of %d readable shards",
-                    victim,
+                    "asking %s for shard %s: it holds %d of %d readable shards",
                     busiest,
+                    victim,
                     holding,
                     len(readable),
                 )
-                self._take(victim, leases[victim])
+                self._table.ask_for(leases[victim], self.owner)
         self.rounds += 1
 
     def _list_shards(self) -> list[dict[str, Any]]:
@@ -336,16 +355,45 @@ class LeaseCoordinator(threading.Thread):
                 continue
             current = leases.get(shard_id)
             renewed = None
-            if current is not None and current == entry.lease:
+            if current == entry.lease:
                 renewed = self._table.renew(entry.lease)
+                if renewed is None:
+                    # Asked for between the read and the renewal? Then it is still ours to hand.
+                    current = self._table.read([shard_id]).get(shard_id)
+            if renewed is None and current is not None and self._asked_of_us(current, entry):
+                self._hand_over(shard_id, entry, current)
+                continue
             if renewed is None:
                 logger.warning("lost the lease of shard %s; stopping its reader", shard_id)
-                entry.stop.set()
-                with self._lock:
-                    self._held.pop(shard_id, None)
+                self._drop(shard_id, entry)
                 continue
             entry.lease = renewed
             self._seen[shard_id] = (renewed.owner, renewed.counter, self._clock())
+
+    @staticmethod
+    def _asked_of_us(current: Lease, entry: _Held) -> bool:
+        return bool(current.wanted_by) and (current.owner, current.counter) == (
+            entry.lease.owner,
+            entry.lease.counter,
+        )
+
+    def _hand_over(self, shard_id: str, entry: _Held, current: Lease) -> None:
+        """Stop reading, let the reader save its place, then free the lease for the asker.
+
+        The asker takes it at its next round, from the place saved here, so the two never
+        read the shard at the same time.
+        """
+        logger.info("handing shard %s over to %s", shard_id, current.wanted_by)
+        self._drop(shard_id, entry)
+        entry.reader.join(self._renew_every)
+        if entry.reader.is_alive():
+            logger.warning("the reader of shard %s is slow to stop; handing over anyway", shard_id)
+        self._table.release(current)
+
+    def _drop(self, shard_id: str, entry: _Held) -> None:
+        entry.stop.set()
+        with self._lock:
+            self._held.pop(shard_id, None)
 
     def _let_go_of_dead_reader(self, shard_id: str, entry: _Held) -> None:
         """A reader died of an error: keep it for the health check, free its shard for others."""

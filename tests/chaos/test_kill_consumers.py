@@ -1,9 +1,12 @@
 """Chaos: consumers killed with SIGKILL at random moments while transactions stream in.
 
-The generator and each consumer are processes of their own against the local AWS. Consumers
-are killed and restarted at least 20 times over 10,000 transactions; a last one then reads to
-the end. Afterwards every transaction must have exactly one logged decision, every fraud
-exactly one block-list entry and one alert in the operators' queue, and none may be missing.
+The generator and each consumer are processes of their own against the local AWS. Two
+consumers share the shards through leases; one of them, chosen at random, is killed and
+restarted at least 20 times over 10,000 transactions, so shards change hands both ways: the
+survivor takes the dead one's over when its lease expires, and the restarted one takes its
+share back. Both then read to the end. Afterwards every transaction must have exactly one
+logged decision, every fraud exactly one block-list entry and one alert in the operators'
+queue, and none may be missing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ def start(env, *args: str) -> subprocess.Popen[str]:
             "AWS_ENDPOINT_URL": env.endpoint_url,
             "FDS_METRICS_PORT": "0",
             "FDS_POLL_INTERVAL_SECONDS": "0.05",
+            # Short leases, so a killed consumer's shards change hands within the run.
+            "FDS_LEASE_SECONDS": "2",
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -60,26 +65,29 @@ def test_sigkilled_consumers_lose_and_double_nothing(local_aws_env, poll) -> Non
         "0.01",
     )
     kills = 0
-    consumer = start(local_aws_env, "consume", "--no-decision-lines")
+    consumers = [start(local_aws_env, "consume", "--no-decision-lines") for _ in range(2)]
     try:
         # Kill at random moments while the generator runs (and after, until enough kills).
         while kills < KILLS or generator.poll() is None:
             time.sleep(chance.uniform(0.2, 1.6))
-            consumer.send_signal(signal.SIGKILL)
-            consumer.wait()
+            victim = chance.randrange(len(consumers))
+            consumers[victim].send_signal(signal.SIGKILL)
+            consumers[victim].wait()
             kills += 1
-            consumer = start(local_aws_env, "consume", "--no-decision-lines")
+            consumers[victim] = start(local_aws_env, "consume", "--no-decision-lines")
         assert generator.wait() == 0, "the generator failed"
 
         sent = {record["Data"] for record in local_aws_env.stream_records()}
         poll(
             lambda: len({d["tx_id"] for d in local_aws_env.decision_log()}) >= len(sent),
             timeout=180,
-            what="the last consumer to decide every transaction",
+            what="the last consumers to decide every transaction",
         )
     finally:
-        consumer.send_signal(signal.SIGTERM)
-        consumer.wait(timeout=60)
+        for consumer in consumers:
+            consumer.send_signal(signal.SIGTERM)
+        for consumer in consumers:
+            consumer.wait(timeout=60)
         generator.kill()
 
     sent_ids = {json.loads(data)["tx_id"] for data in sent}

@@ -141,3 +141,42 @@ def test_consumer_refuses_a_shard_the_stream_does_not_have(local_aws_env, model)
     settings = SETTINGS.model_copy(update={"shard_ids": ["shardId-999"]})
     with pytest.raises(AwsSetupError, match=r"FDS_SHARD_IDS.*shardId-999"):
         Consumer(local_aws_env.clients, settings, model).start()
+
+
+def test_two_consumers_share_the_shards_and_decide_each_transaction_once(
+    local_aws_env, model, poll
+) -> None:
+    # Given transactions on a two-shard stream, and two consumers with short leases
+    producer = StreamProducer(local_aws_env.clients.kinesis, local_aws_env.names.stream)
+    first = tagged_rows(200, prefix="p", seed=51)
+    producer.run(first)
+    settings = SETTINGS.model_copy(update={"lease_seconds": 1.5})
+    one = Consumer(local_aws_env.clients, settings.model_copy(update={"consumer_id": "one"}), model)
+    two = Consumer(local_aws_env.clients, settings.model_copy(update={"consumer_id": "two"}), model)
+
+    # When the first starts alone, then the second joins, and more transactions arrive
+    one.start()
+    poll(lambda: one.stats.handled >= len(first), timeout=60, what="the first consumer")
+    two.start()
+    try:
+        poll(
+            lambda: len(one.readers) == 1 and len(two.readers) == 1,
+            timeout=30,
+            what="the second consumer to be handed a shard",
+        )
+        second = tagged_rows(200, prefix="q", seed=52)
+        producer.run(second)
+        poll(
+            lambda: one.stats.handled + two.stats.handled >= len(first) + len(second),
+            timeout=60,
+            what="both consumers to handle every transaction",
+        )
+    finally:
+        two.stop()
+        one.stop()
+
+    # Then each read one shard, neither failed, and every transaction was decided exactly once
+    assert one.healthy() and two.healthy()
+    assert two.stats.handled > 0, "the second consumer read nothing"
+    logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
+    assert logged == Counter(row["tx_id"] for row in first + second), "missing or doubled"

@@ -126,14 +126,16 @@ def test_two_consumers_split_four_shards_two_each_without_overlap(stream, coordi
     a.balance()
     assert running(a) == {f"shardId-00000000000{i}" for i in range(4)}
 
-    # When B joins: it takes from A one shard per round, and A lets each go at its next round
+    # When B joins: each round it asks A for a shard, A lets it go (its reader stopped), and B
+    # takes it at its next round; never are both reading one shard
     for _ in range(3):
         b.balance()
+        assert not running(a) & running(b), "a shard read by both consumers"
         a.balance()
+        assert not running(a) & running(b), "a shard read by both consumers"
 
-    # Then each reads two shards and no shard is read by both
+    # Then each reads two shards
     assert len(running(a)) == 2 and len(running(b)) == 2, (running(a), running(b))
-    assert not running(a) & running(b)
     stopped = [r for r in coordinators.readers["a"] if not r.is_alive()]
     assert {r.shard_id for r in stopped} == running(b), "A must stop reading what B took"
 
@@ -144,7 +146,7 @@ def test_a_dead_consumers_shards_are_taken_over_after_the_lease_period(
     clock = Clock()
     a, b = coordinators("a", clock), coordinators("b", clock)
     a.balance()
-    for _ in range(2):
+    for _ in range(3):
         b.balance()
         a.balance()
     assert len(running(a)) == 2 and len(running(b)) == 2
@@ -257,3 +259,27 @@ def test_children_are_read_only_after_every_parent_is_finished(
         assert all(lease.finished for lease in parents.values())
     finally:
         kinesis.delete_stream(StreamName=STREAM)
+
+
+def test_a_request_between_the_read_and_the_renewal_still_hands_the_shard_over(
+    stream, coordinators, table, monkeypatch
+) -> None:
+    # Given A holds every shard, and B's request for one lands after A read the leases
+    clock = Clock()
+    a = coordinators("a", clock)
+    a.balance()
+    shard_ids = [f"shardId-00000000000{i}" for i in range(4)]
+    read_before_the_request = table.read(shard_ids)
+    assert table.ask_for(read_before_the_request[shard_ids[0]], "b")
+    reads = iter([read_before_the_request])
+    real_read = table.read
+    monkeypatch.setattr(table, "read", lambda ids: next(reads, None) or real_read(ids))
+
+    # When A's round renews from the stale read
+    a.balance()
+
+    # Then its renewal of that shard is refused, and it hands the shard over instead of
+    # holding on to a lease it no longer renews
+    assert shard_ids[0] not in running(a)
+    assert table.read([shard_ids[0]])[shard_ids[0]].owner == ""
+    assert {s for s in shard_ids[1:]} == running(a)
