@@ -106,10 +106,12 @@ class AlertSender:
 
     def _publish_until_sent(self, frauds: list[Decision]) -> bool:
         # Publishing and marking are retried separately: retrying the pair after a failed
-        # mark would publish the same alerts twice.
-        return self._until_done(self._effects.publish_alerts, frauds, "published") and (
-            self._until_done(self._effects.mark_alerted, frauds, "marked as sent")
-        )
+        # mark would publish the same alerts twice. Retries of the publishing skip what the
+        # failed attempts did send.
+        published: set[str] = set()
+        return self._until_done(
+            lambda group: self._effects.publish_alerts(group, published), frauds, "published"
+        ) and self._until_done(self._effects.mark_alerted, frauds, "marked as sent")
 
     def _until_done(
         self, step: Callable[[list[Decision]], None], frauds: list[Decision], what: str

@@ -222,22 +222,29 @@ class Effects:
         items = batch_get(self._clients.dynamodb, self._names.checkpoint_table, keys)
         return {item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :] for item in items}
 
-    def publish_alerts(self, frauds: Sequence[Decision]) -> None:
-        """Alert the operators of each fraud through the SNS topic, ten per call."""
-        for part in chunks(frauds, _PUBLISH_BATCH_LIMIT):
-            entries = [
-                {"Id": str(index), "Message": json.dumps(alert_message(decision))}
-                for index, decision in enumerate(part)
-            ]
+    def publish_alerts(self, frauds: Sequence[Decision], published: set[str] | None = None) -> None:
+        """Alert the operators of each fraud through the SNS topic, ten per call.
+
+        ``published`` collects the transaction ids whose alerts went out, and those already in
+        it are skipped: a caller retrying after an error passes the same set, so an outage
+        that starts in the middle of a group repeats none of the alerts sent before it.
+        """
+        published = set() if published is None else published
+        for part in chunks([d for d in frauds if d.tx_id not in published], _PUBLISH_BATCH_LIMIT):
+            entries = {str(index): decision for index, decision in enumerate(part)}
             for attempt in range(_RETRIES + 1):
                 response = self._clients.sns.publish_batch(
-                    TopicArn=self._resources.alerts_topic_arn, PublishBatchRequestEntries=entries
+                    TopicArn=self._resources.alerts_topic_arn,
+                    PublishBatchRequestEntries=[
+                        {"Id": entry_id, "Message": json.dumps(alert_message(decision))}
+                        for entry_id, decision in entries.items()
+                    ],
                 )
-                failed = {entry["Id"] for entry in response.get("Failed", [])}
-                entries = [entry for entry in entries if entry["Id"] in failed]
+                for sent in response.get("Successful", []):
+                    published.add(entries.pop(sent["Id"]).tx_id)
                 if not entries:
                     break
-                logger.warning("%d alerts not published, retrying: %s", len(entries), failed)
+                logger.warning("%d alerts not published, retrying: %s", len(entries), list(entries))
                 _backoff(attempt)
             else:
                 raise RuntimeError(f"{len(entries)} alerts could not be published")

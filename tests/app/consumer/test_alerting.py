@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from app.consumer.alerting import AlertSender
 from app.consumer.effects import Effects
 
@@ -66,3 +68,85 @@ def test_alert_sender_lone_batch_goes_out_after_the_wait(local_aws_env, make_dec
     assert sender.settle(SHARD_A) is True
     assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-lone"]
     sender.close()
+
+
+class FailingCall:
+    """An SNS client whose PublishBatch call number ``fail_on`` (from 1) raises a throttle."""
+
+    def __init__(self, sns: Any, fail_on: int) -> None:
+        self._sns = sns
+        self._fail_on = fail_on
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def publish_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self._fail_on:
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PublishBatch"
+            )
+        return self._sns.publish_batch(**kwargs)
+
+
+class PartlyFailing:
+    """An SNS client whose first PublishBatch answers half of the entries as failed."""
+
+    def __init__(self, sns: Any) -> None:
+        self._sns = sns
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def publish_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        entries = kwargs["PublishBatchRequestEntries"]
+        if self.calls > 1:
+            return self._sns.publish_batch(**kwargs)
+        kept, failed = entries[::2], entries[1::2]
+        response = self._sns.publish_batch(**{**kwargs, "PublishBatchRequestEntries": kept})
+        response["Failed"] = [
+            {"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in failed
+        ]
+        return response
+
+
+def test_an_outage_in_the_middle_of_a_group_repeats_no_alert_sent_before_it(
+    local_aws_env, make_decision
+) -> None:
+    # Given fifteen frauds handed in together, and SNS failing on the second call of the group
+    sns = FailingCall(local_aws_env.clients.sns, fail_on=2)
+    effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.5)
+    frauds = [
+        make_decision(tx_id=f"tx-{n}", account=f"C{n}", sequence_number=str(n)) for n in range(15)
+    ]
+    effects.block(frauds)
+
+    # When they are sent
+    sender.send(SHARD_A, frauds)
+
+    # Then each fraud has exactly one alert in the inbox, the first ten not sent again
+    assert sender.settle(SHARD_A)
+    alerted = sorted(alert["tx_id"] for alert in local_aws_env.inbox_alerts())
+    assert alerted == sorted(f.tx_id for f in frauds), f"alerts in the inbox: {alerted}"
+    sender.close()
+
+
+def test_entries_sns_answers_as_failed_are_sent_again_alone(local_aws_env, make_decision) -> None:
+    # Given SNS failing every other entry of the first call
+    sns = PartlyFailing(local_aws_env.clients.sns)
+    effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
+    frauds = [make_decision(tx_id=f"tx-{n}", account=f"C{n}") for n in range(6)]
+    published: set[str] = set()
+
+    # When they are published
+    effects.publish_alerts(frauds, published)
+
+    # Then every one is alerted once, and all are known as published
+    alerted = sorted(alert["tx_id"] for alert in local_aws_env.inbox_alerts())
+    assert alerted == sorted(f.tx_id for f in frauds), f"alerts in the inbox: {alerted}"
+    assert published == {f.tx_id for f in frauds}
+    assert sns.calls == 2
