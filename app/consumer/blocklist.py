@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.consumer.decisions import Decision
+from app.consumer.decisions import Blocker, Decision
 from app.consumer.effects import Effects
 
 logger = logging.getLogger(__name__)
@@ -37,15 +37,15 @@ class BlockList:
         self._refresh_seconds = refresh_seconds
         self._max_age = 3 * refresh_seconds
         self._lock = threading.Lock()
-        self._snapshot: dict[str, str] = {}
+        self._snapshot: dict[str, Blocker] = {}
         self._snapshot_at = 0.0
         # Blocks written here since the snapshot was taken: the next snapshot includes them.
-        self._own: dict[str, tuple[str, float]] = {}
+        self._own: dict[str, tuple[Blocker, float]] = {}
         self._closed = threading.Event()
         self.refresh()
         threading.Thread(target=self._keep_fresh, name="blocklist", daemon=True).start()
 
-    def blocked_among(self, accounts: set[str]) -> dict[str, str]:
+    def blocked_among(self, accounts: set[str]) -> dict[str, Blocker]:
         with self._lock:
             fresh = time.monotonic() - self._snapshot_at <= self._max_age
             if fresh:
@@ -60,7 +60,8 @@ class BlockList:
         now = time.monotonic()
         with self._lock:
             for decision in frauds:
-                self._own.setdefault(decision.account, (decision.tx_id, now))
+                blocker = Blocker(decision.tx_id, decision.shard_id, decision.sequence_number)
+                self._own.setdefault(decision.account, (blocker, now))
 
     def refresh(self) -> None:
         started = time.monotonic()

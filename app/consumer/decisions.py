@@ -7,6 +7,7 @@ transactions of that sender in the same batch are refused too; everything else i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -61,10 +62,38 @@ class StreamRecord:
     sequence_number: str
 
 
+@dataclass(frozen=True)
+class Blocker:
+    """The transaction that put an account on the block list, and where it was on the stream.
+
+    The place is empty for entries written without one (by an operator, or by an older
+    consumer), which then block every transaction of the account.
+    """
+
+    tx_id: str
+    shard_id: str = ""
+    sequence_number: str = ""
+
+    def blocks(self, record: StreamRecord) -> bool:
+        """Whether ``record`` is refused because of this block.
+
+        Delivery is at least once: the blocking transaction itself can come round again (a
+        retried batch, a restarted consumer) and must be decided as fraud again, or its
+        logged decision would change and its alert could be lost. So must every transaction
+        read before it on its shard: a replay that refused them would rewrite their logged
+        decisions after the fact.
+        """
+        if record.transaction.tx_id == self.tx_id:
+            return False
+        if record.shard_id == self.shard_id and self.sequence_number:
+            return int(record.sequence_number) > int(self.sequence_number)
+        return True
+
+
 def decide(
     records: list[StreamRecord],
     scores: dict[str, float],
-    blocked: dict[str, str],
+    blocked: Mapping[str, Blocker],
     *,
     threshold: float,
     model_version: str,
@@ -84,7 +113,7 @@ def decide(
     for record in records:
         tx = record.transaction
         score = scores.get(tx.tx_id)
-        if is_refused(tx, blocked) or tx.nameOrig in newly_blocked:
+        if is_refused(record, blocked) or tx.nameOrig in newly_blocked:
             verdict, score = Verdict.REFUSED, None
         elif score is not None and score >= threshold:
             verdict = Verdict.FRAUD
@@ -114,15 +143,10 @@ def decide(
     return decisions
 
 
-def is_refused(tx: Transaction, blocked: dict[str, str]) -> bool:
-    """True when the sender is blocked by another transaction than this one.
-
-    Delivery is at least once: the transaction that blocked an account can come round again
-    (a retried batch, a restarted consumer). It must be decided as fraud again, not refused, or
-    its decision in the log would change and its alert could be lost.
-    """
-    blocker = blocked.get(tx.nameOrig)
-    return blocker is not None and blocker != tx.tx_id
+def is_refused(record: StreamRecord, blocked: Mapping[str, Blocker]) -> bool:
+    """True when the sender is blocked by a transaction that came before this one."""
+    blocker = blocked.get(record.transaction.nameOrig)
+    return blocker is not None and blocker.blocks(record)
 
 
 def scoring_columns(transactions: list[Transaction]) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
-from app.consumer.decisions import Decision
+from app.consumer.decisions import Blocker, Decision
 from app.resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ _SQS_BATCH_LIMIT: Final = 10
 #: stay under SQS's 256 KiB per batch.
 _DEAD_LETTER_PAYLOAD_BYTES: Final = 8192
 _RETRIES: Final = 5
+_BLOCKER_PROJECTION: Final = "account, tx_id, shard_id, sequence_number"
 _CENTS: Final = Decimal("0.01")
 
 T = TypeVar("T")
@@ -108,25 +109,23 @@ class Effects:
             QueueUrl=self._resources.dead_letter_url, AttributeNames=["QueueArn"]
         )
 
-    def blocked_among(self, accounts: set[str]) -> dict[str, str]:
+    def blocked_among(self, accounts: set[str]) -> dict[str, Blocker]:
         """Senders of these that are on the block list, with the transaction that blocked each."""
         table = self._names.blocklist_table
         keys = [{"account": {"S": account}} for account in sorted(accounts)]
-        return {
-            item["account"]["S"]: item.get("tx_id", {}).get("S", "")
-            for item in batch_get(self._clients.dynamodb, table, keys, projection="account, tx_id")
-        }
+        items = batch_get(self._clients.dynamodb, table, keys, projection=_BLOCKER_PROJECTION)
+        return {item["account"]["S"]: _blocker(item) for item in items}
 
-    def scan_blocklist(self) -> dict[str, str]:
+    def scan_blocklist(self) -> dict[str, Blocker]:
         """The whole block list: account → the transaction that blocked it."""
-        blocked: dict[str, str] = {}
+        blocked: dict[str, Blocker] = {}
         paginator = self._clients.dynamodb.get_paginator("scan")
         pages = paginator.paginate(
-            TableName=self._names.blocklist_table, ProjectionExpression="account, tx_id"
+            TableName=self._names.blocklist_table, ProjectionExpression=_BLOCKER_PROJECTION
         )
         for page in pages:
             for item in page["Items"]:
-                blocked[item["account"]["S"]] = item.get("tx_id", {}).get("S", "")
+                blocked[item["account"]["S"]] = _blocker(item)
         return blocked
 
     def block(self, frauds: Sequence[Decision]) -> list[Decision]:
@@ -171,6 +170,10 @@ class Effects:
             "Item": {
                 "account": {"S": decision.account},
                 "tx_id": {"S": decision.tx_id},
+                # Where the blocker is on the stream: a replay decides what came before it
+                # on its shard as it did the first time, never as refused.
+                "shard_id": {"S": decision.shard_id},
+                "sequence_number": {"S": decision.sequence_number},
                 "amount": {"N": str(as_money(decision.amount))},
                 "score": {"N": str(as_decimal(decision.score or 0.0))},
                 "model_version": {"S": decision.model_version},
@@ -294,6 +297,14 @@ class Effects:
             )
             if response.get("Failed"):
                 raise RuntimeError(f"dead-letter queue refused {response['Failed']}")
+
+
+def _blocker(item: dict[str, Any]) -> Blocker:
+    return Blocker(
+        tx_id=item.get("tx_id", {}).get("S", ""),
+        shard_id=item.get("shard_id", {}).get("S", ""),
+        sequence_number=item.get("sequence_number", {}).get("S", ""),
+    )
 
 
 def batch_get(

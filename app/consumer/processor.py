@@ -91,7 +91,7 @@ class BatchProcessor:
                 )
 
         blocked = self._blocklist.blocked_among({r.transaction.nameOrig for r in valid})
-        to_score = [r.transaction for r in valid if not is_refused(r.transaction, blocked)]
+        to_score = [r.transaction for r in valid if not is_refused(r, blocked)]
         scores = dict(
             zip(
                 (tx.tx_id for tx in to_score),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.consumer.decisions import StreamRecord, Verdict, decide, scoring_columns
+from app.consumer.decisions import Blocker, StreamRecord, Verdict, decide, scoring_columns
 from app.records import Transaction
 
 THRESHOLD = 0.5
@@ -28,7 +28,7 @@ def run_rule(records, scores, blocked=frozenset()):
     return decide(
         records,
         scores,
-        {account: "tx-earlier" for account in blocked},
+        {account: Blocker("tx-earlier") for account in blocked},
         threshold=THRESHOLD,
         model_version="cb-test",
         received_at=10.0,
@@ -109,3 +109,37 @@ def test_scoring_columns_leave_the_label_out(make_row) -> None:
     columns = scoring_columns([tx])
 
     assert set(columns) == {"step", "type", "amount", "oldbalanceOrg", "oldbalanceDest", "nameDest"}
+
+
+@pytest.mark.parametrize(
+    ("blocker", "refused"),
+    [
+        (Blocker("tx-b", "shardId-000000000001", f"{50:020d}"), [False, False, True]),
+        (Blocker("tx-b", "shardId-000000000009", f"{50:020d}"), [True, True, True]),
+        (Blocker("tx-b"), [True, True, True]),
+    ],
+    ids=["blocked-on-this-shard", "blocked-on-another-shard", "blocked-with-no-place"],
+)
+def test_decide_refuses_what_came_after_the_block(make_stream_record, blocker, refused) -> None:
+    # Given transactions of a blocked account before, at and after its blocker's place
+    records = [make_stream_record(nameOrig="C1", tx_id=f"tx-{n}") for n in (10, 50, 60)]
+    records = [
+        StreamRecord(record.transaction, record.shard_id, f"{n:020d}")
+        for record, n in zip(records, (10, 50, 60), strict=True)
+    ]
+    scores = {r.transaction.tx_id: 0.0 for r in records}
+
+    # When the rule runs
+    decisions = decide(
+        records,
+        scores,
+        {"C1": blocker},
+        threshold=THRESHOLD,
+        model_version="cb-test",
+        received_at=10.0,
+        decided_at=11.0,
+    )
+
+    # Then only what the stream delivered after the block (or any, when its place is not
+    # known) is refused
+    assert [d.verdict is Verdict.REFUSED for d in decisions] == refused

@@ -284,6 +284,33 @@ def test_batch_processor_replayed_batch_keeps_its_decisions(
     assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-1"]
 
 
+def test_batch_processor_replay_keeps_an_earlier_normal_of_an_account_blocked_later(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row
+) -> None:
+    # Given a payment and then a takeover by the same account, decided once
+    records = make_batch(
+        [
+            make_row(tx_id="tx-early", nameOrig="C65"),
+            make_fraud_row(tx_id="tx-fraud", nameOrig="C65"),
+            make_row(tx_id="tx-late", nameOrig="C65"),
+        ]
+    )
+    first = make_processor().process(SHARD, records)
+    assert verdicts(first) == {
+        "tx-early": Verdict.NORMAL,
+        "tx-fraud": Verdict.FRAUD,
+        "tx-late": Verdict.REFUSED,
+    }
+
+    # When the batch is read again, the account now on the block list
+    again = make_processor().process(SHARD, records)
+
+    # Then every decision is what it was: the payment before the block stays normal
+    assert verdicts(again) == verdicts(first)
+    logged = {d["tx_id"]: d["verdict"] for d in local_aws_env.decision_log()}
+    assert logged == {"tx-early": "normal", "tx-fraud": "fraud", "tx-late": "refused"}
+
+
 def test_batch_processor_replay_sends_an_alert_a_crash_left_unsent(
     local_aws_env, make_processor, make_batch, make_fraud_row
 ) -> None:
