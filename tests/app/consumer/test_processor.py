@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 
 from app.consumer.decisions import Verdict
 from app.consumer.effects import Effects
-from app.consumer.processor import BatchProcessor
+from app.consumer.processor import BatchProcessor, RecentIds
 from app.consumer.stats import ConsumerStats
+from app.errors import InvalidRecordError
 from app.sources.synthetic import synthetic_transactions
 
 SHARD = "shardId-000000000000"
@@ -223,6 +224,44 @@ def test_batch_processor_sets_malformed_records_aside_and_decides_the_rest(
 
     # And the statistics count both
     assert processor._stats.decisions == 3 and processor._stats.dead_lettered == 4
+
+
+def test_batch_processor_sets_aside_a_transaction_id_repeated_in_a_later_batch(
+    local_aws_env, make_processor, make_batch, make_row
+) -> None:
+    # Given a transaction decided in one batch
+    processor = make_processor()
+    first = make_batch([make_row(tx_id="tx-twice", nameOrig="C71")], first=1)
+    assert [d.tx_id for d in processor.process(SHARD, first)] == ["tx-twice"]
+
+    # When a later batch holds a copy at another place (a producer's retried send), and the
+    # first batch is then read again at its own place (a replay)
+    later = make_batch([make_row(tx_id="tx-twice", nameOrig="C71")], first=50)
+    copy = processor.process(SHARD, later)
+    replay = processor.process(SHARD, first)
+
+    # Then the copy is set aside naming where the transaction first came, and the replay is
+    # decided again
+    assert copy == []
+    [letter] = local_aws_env.dead_letters()
+    assert letter["sequence_number"] == later[0]["SequenceNumber"]
+    assert letter["reason"] == (
+        f"duplicate transaction id tx-twice: first delivered at sequence number "
+        f"{first[0]['SequenceNumber']}"
+    )
+    assert [d.tx_id for d in replay] == ["tx-twice"]
+
+
+def test_recent_ids_forget_the_oldest_beyond_their_window() -> None:
+    # Given a window of two ids
+    recent = RecentIds(size=2)
+    for tx_id, place in [("a", "1"), ("b", "2"), ("c", "3")]:
+        recent.check(tx_id, place)
+
+    # When the oldest comes again elsewhere it is no longer known; a recent one is
+    recent.check("a", "9")
+    with pytest.raises(InvalidRecordError, match="duplicate transaction id c"):
+        recent.check("c", "10")
 
 
 def test_batch_processor_logs_each_decision(
