@@ -18,11 +18,15 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.consumer.checkpoints import CheckpointStore
+from app.consumer.leases import LeaseTable
 from app.producer import StreamProducer
 from app.sources.synthetic import synthetic_transactions
+from components.workload import WorkloadArgs
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-GRACE_SECONDS = 30  # what the cluster's Deployment gives a pod
+#: What the cluster's Deployment gives a pod between SIGTERM and SIGKILL.
+GRACE_SECONDS = WorkloadArgs.__dataclass_fields__["termination_grace_seconds"].default
 
 
 def free_port() -> int:
@@ -85,6 +89,22 @@ def test_sigterm_mid_stream_loses_and_repeats_nothing(local_aws_env, poll) -> No
     assert first.terminate() == 0, first.process.stderr.read() if first.process.stderr else ""
     sending.join(timeout=60)
 
+    # Then it saved each shard's place exactly after the last decision it logged there, and
+    # gave its leases up for the next consumer
+    names = local_aws_env.names
+    shards = [
+        s["ShardId"]
+        for s in local_aws_env.clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
+    ]
+    logged_by_first = local_aws_env.decision_log()
+    checkpoints = CheckpointStore(local_aws_env.clients, names.checkpoint_table, names.stream)
+    for shard in shards:
+        on_shard = [int(d["sequence_number"]) for d in logged_by_first if d["shard_id"] == shard]
+        saved = checkpoints.load(shard)
+        assert saved == (str(max(on_shard)) if on_shard else None), f"place of {shard}"
+    leases = LeaseTable(local_aws_env.clients, names.checkpoint_table, names.stream).read(shards)
+    assert {lease.owner for lease in leases.values()} == {""}, f"leases kept: {leases}"
+
     second = ConsumeProcess(local_aws_env)
     try:
         poll(
@@ -92,6 +112,7 @@ def test_sigterm_mid_stream_loses_and_repeats_nothing(local_aws_env, poll) -> No
             timeout=90,
             what="every transaction to be decided",
         )
+        decided_by_second = second.decided()
     finally:
         assert second.terminate() == 0
 
@@ -99,3 +120,8 @@ def test_sigterm_mid_stream_loses_and_repeats_nothing(local_aws_env, poll) -> No
     assert set(logged) == {row["tx_id"] for row in rows}, "a transaction was lost"
     repeated = {tx_id: n for tx_id, n in logged.items() if n > 1}
     assert not repeated, f"decided more than once: {repeated}"
+    # The successor decided exactly what the first had left, and each fraud was alerted once
+    assert decided_by_second == len(rows) - len(logged_by_first), "the successor repeated some"
+    frauds = sorted(d["tx_id"] for d in local_aws_env.decision_log() if d["verdict"] == "fraud")
+    assert frauds, "the stream should hold frauds"
+    assert sorted(a["tx_id"] for a in local_aws_env.inbox_alerts()) == frauds
