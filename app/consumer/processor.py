@@ -60,6 +60,10 @@ class BatchProcessor:
         self._logged_starts: dict[str, list[int]] = {}
         self._starts_lock = threading.Lock()
         self._recent_ids: dict[str, RecentIds] = {}
+        # Per shard, the last place whose record went to the dead-letter queue: a batch
+        # retried after its effects failed sends its dead letters once, not once per try.
+        self._set_aside_up_to: dict[str, int] = {}
+        self._uncounted_letters: dict[str, int] = {}
 
     def settle(self, shard_id: str, wait: bool = True) -> bool:
         """Whether the alerts of this shard's processed batches are out; see ``AlertSender``."""
@@ -85,8 +89,14 @@ class BatchProcessor:
     def _process(self, shard_id: str, records: Sequence[dict[str, Any]]) -> list[Decision]:
         started_at = self._clock()
         valid, rejected = self._validate(shard_id, records)
+        rejected = self._not_yet_set_aside(shard_id, rejected)
         if rejected:
             self._effects.set_aside(rejected)
+            self._set_aside_up_to[shard_id] = int(rejected[-1].sequence_number)
+            # Counted with the batch once it is durable, even if that takes another try.
+            self._uncounted_letters[shard_id] = self._uncounted_letters.get(shard_id, 0) + len(
+                rejected
+            )
             for item in rejected:
                 logger.error(
                     "record %s of shard %s set aside: %s",
@@ -135,13 +145,19 @@ class BatchProcessor:
 
         self._stats.record_batch(
             [(d.verdict.value, d.label, d.sent_at) for d in decisions],
-            dead_lettered=len(rejected),
+            dead_lettered=self._uncounted_letters.pop(shard_id, 0),
             durable_at=durable_at,
             received_at=started_at,
         )
         for decision, record in zip(decisions, records_out, strict=True):
             _log_decision(decision, record)
         return decisions
+
+    def _not_yet_set_aside(
+        self, shard_id: str, rejected: list[RejectedRecord]
+    ) -> list[RejectedRecord]:
+        up_to = self._set_aside_up_to.get(shard_id, -1)
+        return [item for item in rejected if int(item.sequence_number) > up_to]
 
     def align_with_log(self, shard_id: str, after: str | None) -> None:
         """Learn where the shard's batches after its saved place were cut when first logged.

@@ -468,3 +468,44 @@ def test_batch_processor_unpublished_alert_holds_the_shard_place(
     # Then the shard is not settled, so its place stays before that batch
     assert processor.settle(SHARD) is False
     assert local_aws_env.inbox_alerts() == []
+
+
+class FailingPutObject:
+    """An S3 client whose first put_object call fails as a service error would."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "Put")
+        return self._s3.put_object(**kwargs)
+
+
+def test_batch_processor_retried_batch_sends_and_counts_its_dead_letters_once(
+    local_aws_env, make_processor, make_kinesis_record, make_row
+) -> None:
+    # Given a batch with a bad record whose decisions log write fails the first time
+    s3 = FailingPutObject(local_aws_env.clients.s3)
+    processor = make_processor(local_aws_env.with_clients(s3=s3))
+    records = [
+        make_kinesis_record(make_row(tx_id="ok-1", nameOrig="C81"), sequence_number=1),
+        make_kinesis_record(data=b"not json", sequence_number=2, partition_key="C82"),
+    ]
+
+    # When the batch fails and is tried again, as the shard reader does
+    with pytest.raises(ClientError):
+        processor.process(SHARD, records)
+    decisions = processor.process(SHARD, records)
+
+    # Then it is decided, its bad record is in the dead-letter queue once, and counted once
+    assert [d.tx_id for d in decisions] == ["ok-1"]
+    assert [letter["sequence_number"] for letter in local_aws_env.dead_letters()] == [
+        records[1]["SequenceNumber"]
+    ]
+    assert processor._stats.dead_lettered == 1
