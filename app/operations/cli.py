@@ -86,7 +86,8 @@ def blocklist_unblock(
     record = blocklist_admin.unblock(make_clients(settings), settings.names, account, reason, by)
     err_console.print(
         f"{account} unblocked by {record['unblocked_by']}; consumers stop refusing it within "
-        f"{settings.blocklist_refresh_seconds:g} s"
+        f"{settings.blocklist_refresh_seconds:g} s (up to "
+        f"{3 * settings.blocklist_refresh_seconds:g} s for one whose refreshes are failing)"
     )
 
 
