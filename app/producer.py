@@ -20,6 +20,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from app.errors import ProducerError
+from app.pauses import backoff_seconds
 from app.records import encode_record
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 #: PutRecords takes at most 500 records (and 5 MiB) per call.
 PUT_RECORDS_LIMIT: Final = 500
 _MAX_ATTEMPTS: Final = 8
+#: Pauses between attempts: the first retry waits up to 50 ms, the cap is 2 s.
+_RETRY_BASE_SECONDS: Final = 0.05
+_MAX_RETRY_PAUSE_SECONDS: Final = 2.0
 #: Least time between two PutRecords calls when pacing. Sending each record the moment it is
 #: due would make a call per record or two; gathering what falls due within 10 ms cuts the
 #: calls (and the stream's per-call work) several times over, and the decision latency is
@@ -57,8 +61,10 @@ class StreamProducer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         linger_seconds: float = DEFAULT_LINGER_SECONDS,
+        rng: random.Random | None = None,
     ) -> None:
         self._kinesis = kinesis
+        self._rng = rng
         self._linger = linger_seconds
         self._stream = stream
         self._clock = clock
@@ -99,8 +105,15 @@ class StreamProducer:
             self.report.sent += len(entries) - len(failed)
             rows_left = len(failed)
             entries = failed
-            # Exponential backoff with full jitter: the usual cure for throughput exceptions.
-            self._sleep(min(0.05 * 2**attempt, 2.0) * _jitter())
+            # Exponential backoff with full jitter, the usual cure for throughput exceptions:
+            # generators throttled together must not all come back together. No pause after
+            # the last attempt, which only delays the error.
+            if attempt + 1 < _MAX_ATTEMPTS:
+                self._sleep(
+                    backoff_seconds(
+                        attempt, _RETRY_BASE_SECONDS, _MAX_RETRY_PAUSE_SECONDS, self._rng
+                    )
+                )
         raise ProducerError(
             f"{rows_left} records were still refused by stream {self._stream} after "
             f"{_MAX_ATTEMPTS} attempts: the stream is over its write limit; add shards or "
@@ -176,7 +189,3 @@ def with_transaction_ids(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, A
         if "tx_id" not in row:
             row = {"tx_id": uuid.uuid4().hex, **row}
         yield row
-
-
-def _jitter() -> float:
-    return random.uniform(0.5, 1.0)

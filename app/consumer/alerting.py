@@ -22,12 +22,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.consumer.decisions import Decision
 from app.consumer.effects import Effects
+from app.pauses import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
-#: An SNS outage is waited out with these pauses, doubling up to the maximum.
+#: An SNS outage is waited out with pauses of up to these, doubling up to the maximum, each
+#: drawn at random below its bound (full jitter, see app.pauses): the alert threads of every
+#: consumer hit by one outage must not all come back at the same instant.
 _RETRY_PAUSE_SECONDS = 0.2
 _MAX_RETRY_PAUSE_SECONDS = 5.0
+#: The ``operation`` a retry is counted under (``fds_retries_total``).
+PUBLISH_OPERATION = "alerts_publish"
+MARK_OPERATION = "alerts_mark"
 #: How long a thread waits for more batches' alerts before publishing what it has. Batches are
 #: small at low rates (a fraud or none each), so without this every alert would take an SNS
 #: call of its own; the wait delays an alert, never a decision.
@@ -37,12 +43,21 @@ _COALESCE_LIMIT = 50
 
 
 class AlertSender:
-    """Background publisher of the alerts of processed batches, tracked per shard."""
+    """Background publisher of the alerts of processed batches, tracked per shard.
+
+    ``on_retry`` is told the operation of every failed attempt that will be retried
+    (``ConsumerStats.record_retry``), so an SNS outage shows on the metrics, not only the logs.
+    """
 
     def __init__(
-        self, effects: Effects, threads: int = 2, coalesce_seconds: float = _COALESCE_SECONDS
+        self,
+        effects: Effects,
+        threads: int = 2,
+        coalesce_seconds: float = _COALESCE_SECONDS,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._effects = effects
+        self._on_retry = on_retry
         self._coalesce_seconds = coalesce_seconds
         self._queue: queue.Queue[tuple[str, list[Decision]]] = queue.Queue()
         self._unsent: Counter[str] = Counter()
@@ -110,21 +125,31 @@ class AlertSender:
         # failed attempts did send.
         published: set[str] = set()
         return self._until_done(
-            lambda group: self._effects.publish_alerts(group, published), frauds, "published"
-        ) and self._until_done(self._effects.mark_alerted, frauds, "marked as sent")
+            lambda group: self._effects.publish_alerts(group, published),
+            frauds,
+            "published",
+            PUBLISH_OPERATION,
+        ) and self._until_done(self._effects.mark_alerted, frauds, "marked as sent", MARK_OPERATION)
 
     def _until_done(
-        self, step: Callable[[list[Decision]], None], frauds: list[Decision], what: str
+        self,
+        step: Callable[[list[Decision]], None],
+        frauds: list[Decision],
+        what: str,
+        operation: str,
     ) -> bool:
-        pause = _RETRY_PAUSE_SECONDS
+        attempt = 0
         while not self._closing.is_set():
             try:
                 step(frauds)
                 return True
             except (ClientError, BotoCoreError, RuntimeError) as error:
+                pause = backoff_seconds(attempt, _RETRY_PAUSE_SECONDS, _MAX_RETRY_PAUSE_SECONDS)
                 logger.warning(
-                    "%d alerts not %s (%s); retrying in %.1fs", len(frauds), what, error, pause
+                    "%d alerts not %s (%s); retrying in %.2fs", len(frauds), what, error, pause
                 )
-            self._closing.wait(pause)
-            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+                if self._on_retry is not None:
+                    self._on_retry(operation)
+                self._closing.wait(pause)
+                attempt += 1
         return False

@@ -373,4 +373,10 @@ def dead_letter_body(record: RejectedRecord) -> dict[str, Any]:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 1.0))
+    """Pause before retrying what AWS left unprocessed or unpublished: up to 50 ms at first,
+    doubling to 1 s, with full jitter so consumers throttled together do not retry together."""
+    # Imported here only because this change was kept to this function; app.pauses imports
+    # nothing of the project, so it can move up with the other imports.
+    from app.pauses import backoff_seconds
+
+    time.sleep(backoff_seconds(attempt, 0.05, 1.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from itertools import islice
 from typing import Any
@@ -60,8 +61,19 @@ def decoded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(record["Data"]) for record in records]
 
 
-def no_sleep(_: float) -> None:
-    return None
+class Sleeps:
+    """A stand-in for time.sleep that records each pause instead of taking it."""
+
+    def __init__(self) -> None:
+        self.taken: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.taken.append(seconds)
+
+
+def retry_ceiling(attempt: int) -> float:
+    """The longest pause allowed after failed attempt ``attempt``: 50 ms doubling to 2 s."""
+    return min(2.0, 0.05 * 2**attempt)
 
 
 def test_stream_producer_rows_arrive_keyed_by_sender_with_ids(local_aws_env) -> None:
@@ -139,12 +151,17 @@ def test_stream_producer_resends_only_the_failed_entries(local_aws_env) -> None:
     # Given a stream that refuses entries 1, 4 and 7 of the first call
     sent = [{**row, "tx_id": f"tx-{i}"} for i, row in enumerate(rows(10))]
     kinesis = FailingPutRecords(local_aws_env.clients.kinesis, refuse={1, 4, 7})
-    producer = StreamProducer(kinesis, local_aws_env.names.stream, sleep=no_sleep)
+    sleeps = Sleeps()
+    producer = StreamProducer(kinesis, local_aws_env.names.stream, sleep=sleeps)
 
     # When the batch is put
     producer.put_batch(sent)
 
-    # Then the second call carried exactly the refused entries, unchanged
+    # Then it paused once between the calls, for at most the first retry's 50 ms
+    assert len(sleeps.taken) == 1, f"pauses {sleeps.taken} for one retry"
+    assert 0.0 <= sleeps.taken[0] <= retry_ceiling(0), f"pause {sleeps.taken[0]}s"
+
+    # And the second call carried exactly the refused entries, unchanged
     assert len(kinesis.calls) == 2, f"{len(kinesis.calls)} PutRecords calls"
     first, second = kinesis.calls
     assert second == [first[1], first[4], first[7]], "only the refused entries are re-sent"
@@ -161,7 +178,7 @@ def test_stream_producer_report_counts_each_row_once_after_a_partial_failure(
 ) -> None:
     sent = rows(10)
     kinesis = FailingPutRecords(local_aws_env.clients.kinesis, refuse={1, 4, 7})
-    producer = StreamProducer(kinesis, local_aws_env.names.stream, sleep=no_sleep)
+    producer = StreamProducer(kinesis, local_aws_env.names.stream, sleep=Sleeps())
 
     producer.put_batch(sent)
 
@@ -171,13 +188,29 @@ def test_stream_producer_report_counts_each_row_once_after_a_partial_failure(
 def test_stream_producer_gives_up_after_the_retries(local_aws_env) -> None:
     # Given a stream that refuses entry 0 on every call
     kinesis = FailingPutRecords(local_aws_env.clients.kinesis, refuse={0}, failing_calls=100)
-    producer = StreamProducer(kinesis, local_aws_env.names.stream, sleep=no_sleep)
+    sleeps = Sleeps()
+    producer = StreamProducer(
+        kinesis, local_aws_env.names.stream, sleep=sleeps, rng=random.Random(8)
+    )
 
     # When / Then the producer stops with an error that says what to do
     with pytest.raises(ProducerError, match="add shards or lower --rate"):
         producer.put_batch(rows(3))
     assert len(kinesis.calls) == 8, "eight attempts"
     assert all(len(call) == 1 for call in kinesis.calls[1:]), "only the refused entry re-sent"
+
+    # And it paused between attempts, not after the last: each pause within its doubling
+    # range, jittered over the whole of it rather than the doubling itself
+    pauses = sleeps.taken
+    assert len(pauses) == 7, f"{len(pauses)} pauses for 8 attempts: {pauses}"
+    ceilings = [retry_ceiling(attempt) for attempt in range(7)]
+    assert all(0.0 <= p <= c for p, c in zip(pauses, ceilings, strict=True)), (
+        f"pauses {pauses} outside 0 to {ceilings}"
+    )
+    assert len(set(pauses)) == len(pauses), f"repeated pauses, no jitter: {pauses}"
+    assert any(p < c / 2 for p, c in zip(pauses, ceilings, strict=True)), (
+        f"no pause in the lower half of its range, so not full jitter: {pauses}"
+    )
 
 
 def test_stream_producer_missing_stream_says_how_to_create_it(local_aws_env) -> None:
