@@ -37,6 +37,27 @@ class ConsumerMetrics:
             "Attempts at a batch that failed on an AWS error and will be retried.",
             registry=self.registry,
         )
+        self.records = Counter(
+            "fds_records",
+            "Records read from the stream (GetRecords), by shard.",
+            ["shard"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "fds_retries",
+            "Failed AWS calls that are being retried, by operation.",
+            ["operation"],
+            registry=self.registry,
+        )
+        # A gauge per shard rather than one for the consumer: one hot or stuck shard is what
+        # to see, and a maximum across shards would hide which.
+        self.millis_behind_latest = Gauge(
+            "fds_shard_millis_behind_latest",
+            "How far behind the tip of its shard the last read was, in milliseconds "
+            "(GetRecords' MillisBehindLatest); 0 means caught up.",
+            ["shard"],
+            registry=self.registry,
+        )
         self.decision_latency = Histogram(
             "fds_decision_latency_seconds",
             "From the generator's put to the durable decision, per transaction.",

@@ -97,6 +97,32 @@ class ConsumerStats:
         """Count a batch attempt that failed and will be retried."""
         self.metrics.batch_failures.inc()
 
+    def record_read(self, shard_id: str, records: int, millis_behind: int | None) -> None:
+        """Count one GetRecords answer of a shard: its records, and how far behind the tip of
+        the shard it was (``MillisBehindLatest``; None when the answer did not say, which
+        leaves the last figure standing).
+
+        An empty read counts too: it creates the shard's series, at 0 records, and still says
+        how far behind the shard is (Kinesis may answer empty while a shard is behind).
+        """
+        metrics = self.metrics
+        metrics.records.labels(shard=shard_id).inc(records)
+        if millis_behind is not None:
+            metrics.millis_behind_latest.labels(shard=shard_id).set(millis_behind)
+
+    def forget_shard(self, shard_id: str) -> None:
+        """Drop the lag of a shard this consumer no longer reads (its lease went to another
+        consumer, or it was read to its end): a figure that stops moving would look like a
+        stalled shard, and would be counted twice next to its new reader's."""
+        # The records counter stays: a counter that vanishes and comes back reads as a reset.
+        # Removing a shard never recorded does nothing.
+        self.metrics.millis_behind_latest.remove(shard_id)
+
+    def record_retry(self, operation: str) -> None:
+        """Count a failed AWS call that will be retried, by what it was doing (e.g.
+        ``get_records``, ``alerts_publish``)."""
+        self.metrics.retries.labels(operation=operation).inc()
+
     @property
     def decisions(self) -> int:
         with self._lock:

@@ -6,8 +6,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from app.consumer.alerting import AlertSender
+from app.consumer.alerting import MARK_OPERATION, PUBLISH_OPERATION, AlertSender
 from app.consumer.effects import Effects
+from app.consumer.stats import ConsumerStats
 
 SHARD_A = "shardId-000000000000"
 SHARD_B = "shardId-000000000001"
@@ -150,3 +151,68 @@ def test_entries_sns_answers_as_failed_are_sent_again_alone(local_aws_env, make_
     assert alerted == sorted(f.tx_id for f in frauds), f"alerts in the inbox: {alerted}"
     assert published == {f.tx_id for f in frauds}
     assert sns.calls == 2
+
+
+class FailingBatchWrite:
+    """A DynamoDB client whose first BatchWriteItem raises a throttle."""
+
+    def __init__(self, dynamodb: Any) -> None:
+        self._dynamodb = dynamodb
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dynamodb, name)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "BatchWriteItem",
+            )
+        return self._dynamodb.batch_write_item(**kwargs)
+
+
+def retries(stats: ConsumerStats, operation: str) -> float | None:
+    return stats.metrics.registry.get_sample_value("fds_retries_total", {"operation": operation})
+
+
+def test_alert_sender_counts_each_retry_by_operation(local_aws_env, make_decision) -> None:
+    # Given SNS failing the first publish, and DynamoDB the first write to the alerts ledger
+    sns = FailingCall(local_aws_env.clients.sns, fail_on=1)
+    dynamodb = FailingBatchWrite(local_aws_env.clients.dynamodb)
+    clients = local_aws_env.with_clients(sns=sns, dynamodb=dynamodb)
+    effects = Effects(clients, local_aws_env.resources)
+    stats = ConsumerStats()
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.0, on_retry=stats.record_retry)
+    fraud = make_decision(tx_id="tx-retried", account="C5")
+    effects.block([fraud])
+
+    # When its alert is sent
+    sender.send(SHARD_A, [fraud])
+
+    # Then it goes out once, after one retry of each step, and the metrics count both
+    assert sender.settle(SHARD_A), "the alert never settled"
+    sender.close()
+    assert [a["tx_id"] for a in local_aws_env.inbox_alerts()] == ["tx-retried"]
+    assert effects.alerts_sent([fraud]) == {"tx-retried"}, "not in the ledger"
+    assert retries(stats, PUBLISH_OPERATION) == 1, "the failed publish was not counted"
+    assert retries(stats, MARK_OPERATION) == 1, "the failed ledger write was not counted"
+
+
+def test_alert_sender_counts_no_retry_when_nothing_fails(local_aws_env, make_decision) -> None:
+    # Given a sender on a healthy SNS and DynamoDB
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    stats = ConsumerStats()
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.0, on_retry=stats.record_retry)
+    fraud = make_decision(tx_id="tx-fine", account="C6")
+    effects.block([fraud])
+
+    # When an alert is sent
+    sender.send(SHARD_A, [fraud])
+
+    # Then no retry shows on the metrics
+    assert sender.settle(SHARD_A), "the alert never settled"
+    sender.close()
+    assert retries(stats, PUBLISH_OPERATION) is None, "a retry counted without a failure"
+    assert retries(stats, MARK_OPERATION) is None, "a retry counted without a failure"

@@ -89,6 +89,50 @@ def test_metrics_count_what_the_batches_recorded(served, stats) -> None:
     assert found[("fds_batch_processing_seconds_count", ())] == 1
 
 
+def test_metrics_show_records_and_lag_per_shard_and_retries_per_operation(served, stats) -> None:
+    # Given two shards read twice each, the second behind the tip, and three failed calls
+    endpoint, _, _ = served
+    stats.record_read("shardId-000000000000", 25, 4_000)
+    stats.record_read("shardId-000000000000", 5, 0)
+    stats.record_read("shardId-000000000001", 0, 90_000)
+    stats.record_read("shardId-000000000001", 100, 61_500)
+    stats.record_retry("get_records")
+    stats.record_retry("get_records")
+    stats.record_retry("alerts_publish")
+
+    # When Prometheus scrapes
+    status, text = get(endpoint, "/metrics")
+
+    # Then records add up per shard, the lag is each shard's last, and retries are by operation
+    assert status == 200
+    found = samples(text)
+    first, second = (("shard", "shardId-000000000000"),), (("shard", "shardId-000000000001"),)
+    assert found[("fds_records_total", first)] == 30, "records of shard 0"
+    assert found[("fds_records_total", second)] == 100, "records of shard 1"
+    assert found[("fds_shard_millis_behind_latest", first)] == 0, "shard 0 caught up"
+    assert found[("fds_shard_millis_behind_latest", second)] == 61_500, "shard 1's last lag"
+    assert found[("fds_retries_total", (("operation", "get_records"),))] == 2
+    assert found[("fds_retries_total", (("operation", "alerts_publish"),))] == 1
+
+
+def test_metrics_drop_the_lag_of_a_shard_no_longer_read(served, stats) -> None:
+    # Given two shards read, one of which then went to another consumer
+    endpoint, _, _ = served
+    stats.record_read("shardId-000000000000", 3, 10)
+    stats.record_read("shardId-000000000001", 4, 20)
+    stats.forget_shard("shardId-000000000001")
+
+    # When Prometheus scrapes
+    found = samples(get(endpoint, "/metrics")[1])
+
+    # Then only the shard still read has a lag, and both keep their record counts
+    lags = {labels for name, labels in found if name == "fds_shard_millis_behind_latest"}
+    assert lags == {(("shard", "shardId-000000000000"),)}, f"lag series: {lags}"
+    assert found[("fds_records_total", (("shard", "shardId-000000000001"),))] == 4, (
+        "a shard's record count must survive its lease moving away"
+    )
+
+
 def test_two_consumers_keep_separate_counts() -> None:
     first, second = ConsumerStats(), ConsumerStats()
     first.record_batch([("normal", None, None)], dead_lettered=0, durable_at=1.0)

@@ -75,3 +75,72 @@ def test_record_batch_a_latency_within_retention_counts() -> None:
     assert list(stats.latencies_ms) == pytest.approx([six_days * 1000]), (
         f"a six-day latency is possible on Kinesis and must be kept: {stats.latencies_ms}"
     )
+
+
+SHARD = "shardId-000000000000"
+
+
+def lag(stats: ConsumerStats, shard_id: str = SHARD) -> float | None:
+    return stats.metrics.registry.get_sample_value(
+        "fds_shard_millis_behind_latest", {"shard": shard_id}
+    )
+
+
+def test_record_read_a_read_that_gives_no_lag_keeps_the_last_one() -> None:
+    # Given a shard last read 1.5 s behind
+    stats = ConsumerStats()
+    stats.record_read(SHARD, 10, 1_500)
+
+    # When a read answers without MillisBehindLatest
+    stats.record_read(SHARD, 2, None)
+
+    # Then its records count, and the lag stays the last known one rather than 0
+    records = stats.metrics.registry.get_sample_value("fds_records_total", {"shard": SHARD})
+    assert records == 12, f"records counted: {records}"
+    assert lag(stats) == 1_500, f"lag after a read without one: {lag(stats)}"
+
+
+def test_record_read_an_empty_first_read_creates_the_series() -> None:
+    # Given a consumer that has not read its shard yet
+    stats = ConsumerStats()
+    assert lag(stats) is None, "a lag before any read"
+
+    # When the first read finds nothing, at the tip of the shard
+    stats.record_read(SHARD, 0, 0)
+
+    # Then the shard shows 0 records and 0 lag, so a dashboard sees it is read
+    records = stats.metrics.registry.get_sample_value("fds_records_total", {"shard": SHARD})
+    assert records == 0, f"records of an empty read: {records}"
+    assert lag(stats) == 0, f"lag at the tip: {lag(stats)}"
+
+
+def test_forget_shard_of_a_shard_never_read_is_harmless() -> None:
+    # Given a consumer that read one shard
+    stats = ConsumerStats()
+    stats.record_read(SHARD, 1, 5)
+
+    # When another shard, never read, is forgotten
+    stats.forget_shard("shardId-000000000009")
+
+    # Then the shard it reads keeps its lag
+    assert lag(stats) == 5, f"lag of the shard still read: {lag(stats)}"
+
+
+def test_record_retry_counts_per_operation_and_per_consumer() -> None:
+    # Given two consumers in one process
+    first, second = ConsumerStats(), ConsumerStats()
+
+    # When the first retries a read twice and a publish once
+    first.record_retry("get_records")
+    first.record_retry("get_records")
+    first.record_retry("alerts_publish")
+
+    # Then each operation has its own count, and the second consumer counts none of them
+    def retries(stats: ConsumerStats, operation: str) -> float | None:
+        return stats.metrics.registry.get_sample_value(
+            "fds_retries_total", {"operation": operation}
+        )
+
+    assert retries(first, "get_records") == 2, "read retries"
+    assert retries(first, "alerts_publish") == 1, "publish retries"
+    assert retries(second, "get_records") is None, "the other consumer's registry was counted"
