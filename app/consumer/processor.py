@@ -54,7 +54,7 @@ class BatchProcessor:
         self._stats = stats
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=effect_threads, thread_name_prefix="effects")
-        self._alerts = AlertSender(effects)
+        self._alerts = AlertSender(effects, on_retry=stats.record_retry)
         self._blocklist = blocklist or BlockList(effects)
         # Per shard, the first sequence numbers of batches logged after its saved place.
         self._logged_starts: dict[str, list[int]] = {}
