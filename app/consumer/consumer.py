@@ -52,7 +52,7 @@ class Consumer:
     def start(self) -> None:
         names = self._settings.names
         resources = resolve(self._clients, names)
-        effects = Effects(self._clients, resources)
+        effects = Effects(self._clients, resources, on_retry=self.stats.record_retry)
         checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
         try:
             effects.warm_up()

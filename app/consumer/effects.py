@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
 from app.consumer.decisions import Blocker, Decision
+from app.pauses import backoff_seconds
 from app.resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -32,14 +33,18 @@ _BATCH_GET_LIMIT: Final = 100
 _BATCH_WRITE_LIMIT: Final = 25
 _PUBLISH_BATCH_LIMIT: Final = 10
 _SQS_BATCH_LIMIT: Final = 10
-#: A dead letter keeps this much of the bad payload: enough to see what it was, and ten of them
-#: stay under SQS's 256 KiB per batch.
+#: A dead letter keeps this much of the bad payload: enough to see what it was. Quoted in JSON
+#: it can grow up to six times (control bytes become \u escapes), still far under SQS's limit.
 _DEAD_LETTER_PAYLOAD_BYTES: Final = 8192
+#: SQS takes 256 KiB per SendMessageBatch call, all messages together; some room is kept.
+_SQS_BATCH_BYTES: Final = 240 * 1024
 _RETRIES: Final = 5
 _BLOCKER_PROJECTION: Final = "account, tx_id, shard_id, sequence_number"
 _CENTS: Final = Decimal("0.01")
 
 T = TypeVar("T")
+#: Told the name of an operation each time part of it is retried (the consumer's metrics).
+RetryHook = Callable[[str], None]
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -89,8 +94,12 @@ def ledger_key(tx_id: str) -> dict[str, dict[str, str]]:
 class Effects:
     """Writes the consumer's decisions into the world."""
 
-    def __init__(self, clients: AwsClients, resources: Resources) -> None:
+    def __init__(
+        self, clients: AwsClients, resources: Resources, on_retry: RetryHook | None = None
+    ) -> None:
+        """``on_retry`` is told the operation each time AWS leaves part of a call undone."""
         self._clients = clients
+        self._on_retry = on_retry
         self._resources = resources
         self._names = resources.names
         self._writers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="block-writes")
@@ -113,7 +122,13 @@ class Effects:
         """Senders of these that are on the block list, with the transaction that blocked each."""
         table = self._names.blocklist_table
         keys = [{"account": {"S": account}} for account in sorted(accounts)]
-        items = batch_get(self._clients.dynamodb, table, keys, projection=_BLOCKER_PROJECTION)
+        items = batch_get(
+            self._clients.dynamodb,
+            table,
+            keys,
+            projection=_BLOCKER_PROJECTION,
+            on_retry=self._on_retry,
+        )
         return {item["account"]["S"]: _blocker(item) for item in items}
 
     def scan_blocklist(self) -> dict[str, Blocker]:
@@ -215,14 +230,17 @@ class Effects:
                 request = response.get("UnprocessedItems") or {}
                 if not request:
                     break
-                _backoff(attempt)
+                if attempt < _RETRIES:
+                    _backoff(attempt, "ledger_batch_write", self._on_retry)
             else:
                 raise RuntimeError(f"alerts ledger in {table} kept returning unprocessed items")
 
     def alerts_sent(self, frauds: Sequence[Decision]) -> set[str]:
         """Transaction ids among these whose alert the ledger says went out."""
         keys = [ledger_key(tx_id) for tx_id in sorted({d.tx_id for d in frauds})]
-        items = batch_get(self._clients.dynamodb, self._names.checkpoint_table, keys)
+        items = batch_get(
+            self._clients.dynamodb, self._names.checkpoint_table, keys, on_retry=self._on_retry
+        )
         return {item[LEDGER_KEY]["S"][len(LEDGER_PREFIX) :] for item in items}
 
     def publish_alerts(self, frauds: Sequence[Decision], published: set[str] | None = None) -> None:
@@ -248,7 +266,8 @@ class Effects:
                 if not entries:
                     break
                 logger.warning("%d alerts not published, retrying: %s", len(entries), list(entries))
-                _backoff(attempt)
+                if attempt < _RETRIES:
+                    _backoff(attempt, "sns_publish_batch", self._on_retry)
             else:
                 raise RuntimeError(f"{len(entries)} alerts could not be published")
 
@@ -286,17 +305,35 @@ class Effects:
         return key
 
     def set_aside(self, rejected: Sequence[RejectedRecord]) -> None:
-        """Send records that cannot be processed to the dead-letter queue, with the reason."""
-        for part in chunks(rejected, _SQS_BATCH_LIMIT):
-            entries = [
-                {"Id": str(index), "MessageBody": json.dumps(dead_letter_body(record))}
-                for index, record in enumerate(part)
-            ]
+        """Send records that cannot be processed to the dead-letter queue, with the reason.
+
+        Ten to a call, and fewer when their bodies would pass SQS's limit for one call: a
+        letter's JSON can be several times the size of the payload it quotes.
+        """
+        bodies = [json.dumps(dead_letter_body(record)) for record in rejected]
+        for part in _by_size(bodies, _SQS_BATCH_LIMIT, _SQS_BATCH_BYTES):
             response = self._clients.sqs.send_message_batch(
-                QueueUrl=self._resources.dead_letter_url, Entries=entries
+                QueueUrl=self._resources.dead_letter_url,
+                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(part)],
             )
             if response.get("Failed"):
                 raise RuntimeError(f"dead-letter queue refused {response['Failed']}")
+
+
+def _by_size(bodies: Sequence[str], count: int, size: int) -> Iterator[list[str]]:
+    """Consecutive groups of at most ``count`` bodies and ``size`` UTF-8 bytes (one body alone
+    may be larger: it goes by itself)."""
+    group: list[str] = []
+    group_bytes = 0
+    for body in bodies:
+        body_bytes = len(body.encode())
+        if group and (len(group) == count or group_bytes + body_bytes > size):
+            yield group
+            group, group_bytes = [], 0
+        group.append(body)
+        group_bytes += body_bytes
+    if group:
+        yield group
 
 
 def _blocker(item: dict[str, Any]) -> Blocker:
@@ -314,6 +351,7 @@ def batch_get(
     *,
     projection: str | None = None,
     consistent: bool = False,
+    on_retry: RetryHook | None = None,
 ) -> list[dict[str, Any]]:
     """The items of one table with these keys, 100 to a call, unprocessed keys retried."""
     found: list[dict[str, Any]] = []
@@ -328,7 +366,8 @@ def batch_get(
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            _backoff(attempt)
+            if attempt < _RETRIES:
+                _backoff(attempt, "dynamodb_batch_get", on_retry)
         else:
             raise RuntimeError(f"look-up in {table} kept returning unprocessed keys")
     return found
@@ -372,11 +411,9 @@ def dead_letter_body(record: RejectedRecord) -> dict[str, Any]:
     }
 
 
-def _backoff(attempt: int) -> None:
+def _backoff(attempt: int, operation: str, on_retry: RetryHook | None) -> None:
     """Pause before retrying what AWS left unprocessed or unpublished: up to 50 ms at first,
     doubling to 1 s, with full jitter so consumers throttled together do not retry together."""
-    # Imported here only because this change was kept to this function; app.pauses imports
-    # nothing of the project, so it can move up with the other imports.
-    from app.pauses import backoff_seconds
-
+    if on_retry is not None:
+        on_retry(operation)
     time.sleep(backoff_seconds(attempt, 0.05, 1.0))

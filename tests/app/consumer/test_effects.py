@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
@@ -149,3 +150,80 @@ def test_dead_letter_body_keeps_a_truncated_payload_and_its_hash() -> None:
     assert base64.b64decode(body["payload"]) == data[:8192]
     assert body["payload_bytes"] == 10_000 and len(body["payload_sha256"]) == 64
     assert (body["shard_id"], body["sequence_number"]) == ("shardId-1", "77")
+
+
+class RecordingSqs:
+    """An SQS client that records the bytes of each SendMessageBatch call and passes it on."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self.call_bytes: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        self.call_bytes.append(sum(len(e["MessageBody"].encode()) for e in kwargs["Entries"]))
+        return self._sqs.send_message_batch(**kwargs)
+
+
+def test_set_aside_keeps_each_call_under_the_sqs_batch_limit(local_aws_env) -> None:
+    # Given ten bad records of control bytes, each of whose letters is about 48 KiB of JSON
+    sqs = RecordingSqs(local_aws_env.clients.sqs)
+    effects = Effects(local_aws_env.with_clients(sqs=sqs), local_aws_env.resources)
+    rejected = [
+        RejectedRecord(
+            reason="Invalid JSON",
+            shard_id="shardId-000000000000",
+            sequence_number=str(n),
+            partition_key="C1",
+            data=b"\x01" * 20_000,
+        )
+        for n in range(10)
+    ]
+
+    # When they are set aside
+    effects.set_aside(rejected)
+
+    # Then no call carries more than SQS's 256 KiB, and all ten letters arrived
+    assert sqs.call_bytes and max(sqs.call_bytes) <= 256 * 1024, sqs.call_bytes
+    assert len(sqs.call_bytes) > 1, "ten letters this big cannot fit one call"
+    letters = local_aws_env.dead_letters()
+    assert sorted(int(letter["sequence_number"]) for letter in letters) == list(range(10))
+
+
+class UnprocessedOnce:
+    """A DynamoDB client whose first BatchWriteItem leaves every item unprocessed."""
+
+    def __init__(self, dynamodb: Any) -> None:
+        self._dynamodb = dynamodb
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dynamodb, name)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            return {"UnprocessedItems": kwargs["RequestItems"]}
+        return self._dynamodb.batch_write_item(**kwargs)
+
+
+def test_effects_retry_what_aws_left_unprocessed_and_report_it(
+    local_aws_env, make_decision
+) -> None:
+    # Given a ledger write that AWS leaves undone the first time
+    dynamodb = UnprocessedOnce(local_aws_env.clients.dynamodb)
+    retried: list[str] = []
+    effects = Effects(
+        local_aws_env.with_clients(dynamodb=dynamodb), local_aws_env.resources, retried.append
+    )
+    frauds = [make_decision(tx_id="tx-u1"), make_decision(tx_id="tx-u2", account="C2")]
+
+    # When the alerts are marked as sent
+    effects.mark_alerted(frauds)
+
+    # Then the write was retried, the retry reported by operation, and the ledger has both
+    assert dynamodb.calls == 2
+    assert retried == ["ledger_batch_write"]
+    assert effects.alerts_sent(frauds) == {"tx-u1", "tx-u2"}
