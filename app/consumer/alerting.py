@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 _RETRY_PAUSE_SECONDS = 0.2
 _MAX_RETRY_PAUSE_SECONDS = 5.0
 #: The ``operation`` a retry is counted under (``fds_retries_total``).
+LEDGER_OPERATION = "alerts_ledger_lookup"
 PUBLISH_OPERATION = "alerts_publish"
 MARK_OPERATION = "alerts_mark"
 #: How long a thread waits for more batches' alerts before publishing what it has. Batches are
@@ -120,16 +121,27 @@ class AlertSender:
         return handed_in
 
     def _publish_until_sent(self, frauds: list[Decision]) -> bool:
-        # Publishing and marking are retried separately: retrying the pair after a failed
-        # mark would publish the same alerts twice. Retries of the publishing skip what the
-        # failed attempts did send.
+        # Looking up, publishing and marking are retried separately: retrying them together
+        # after a failed mark would publish the same alerts twice. The look-up skips alerts the
+        # ledger knows went out (a replayed batch, or a fraud blocked again after an unblock);
+        # retries of the publishing skip what the failed attempts did send.
         published: set[str] = set()
-        return self._until_done(
-            lambda group: self._effects.publish_alerts(group, published),
-            frauds,
-            "published",
-            PUBLISH_OPERATION,
-        ) and self._until_done(self._effects.mark_alerted, frauds, "marked as sent", MARK_OPERATION)
+
+        def look_up(group: list[Decision]) -> None:
+            published.update(self._effects.alerts_sent(group))
+
+        return (
+            self._until_done(look_up, frauds, "looked up in the ledger", LEDGER_OPERATION)
+            and self._until_done(
+                lambda group: self._effects.publish_alerts(group, published),
+                frauds,
+                "published",
+                PUBLISH_OPERATION,
+            )
+            and self._until_done(
+                self._effects.mark_alerted, frauds, "marked as sent", MARK_OPERATION
+            )
+        )
 
     def _until_done(
         self,

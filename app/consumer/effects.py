@@ -154,19 +154,15 @@ class Effects:
 
         A fraud whose account was already blocked by another transaction owes no alert. One
         that finds its own entry is a replay (a consumer stopped before saving its place): it
-        owes its alert unless the alerts ledger says it went out (``mark_alerted``).
+        may owe its alert still. Whether the alert already went out is for the alert sender to
+        ask the ledger (``alerts_sent``), off the way to the decision.
         """
-        owed: list[Decision] = []
-        replayed: list[Decision] = []
-        for decision, found in zip(frauds, self._writers.map(self._block_one, frauds), strict=True):
-            if found == _NEW:
-                owed.append(decision)
-            elif found == _OWN:
-                replayed.append(decision)
-        if replayed:
-            sent = self.alerts_sent(replayed)
-            owed += [decision for decision in replayed if decision.tx_id not in sent]
-        return owed
+        outcomes = self._writers.map(self._block_one, frauds)
+        return [
+            decision
+            for decision, found in zip(frauds, outcomes, strict=True)
+            if found in (_NEW, _OWN)
+        ]
 
     def _block_one(self, decision: Decision) -> str:
         """Block the sender; says whether the entry is new, this transaction's, or another's."""

@@ -216,3 +216,22 @@ def test_alert_sender_counts_no_retry_when_nothing_fails(local_aws_env, make_dec
     sender.close()
     assert retries(stats, PUBLISH_OPERATION) is None, "a retry counted without a failure"
     assert retries(stats, MARK_OPERATION) is None, "a retry counted without a failure"
+
+
+def test_alerts_the_ledger_knows_went_out_are_not_sent_again(local_aws_env, make_decision) -> None:
+    # Given two frauds, one already alerted and recorded in the ledger (a replayed batch, or an
+    # account blocked again after an operator unblocked it)
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.0)
+    sent_before = make_decision(tx_id="tx-sent", account="C91")
+    owed = make_decision(tx_id="tx-owed", account="C92")
+    effects.mark_alerted([sent_before])
+
+    # When both are handed to the sender
+    sender.send(SHARD_A, [sent_before, owed])
+
+    # Then only the owed one is published, and both are in the ledger
+    assert sender.settle(SHARD_A)
+    assert [alert["tx_id"] for alert in local_aws_env.inbox_alerts()] == ["tx-owed"]
+    assert effects.alerts_sent([sent_before, owed]) == {"tx-sent", "tx-owed"}
+    sender.close()
