@@ -71,9 +71,8 @@ class ShardWorker(threading.Thread):
                 if self._stopping.is_set():
                     return
         last = self._load_checkpoint()
-        if self._stopping.is_set():
+        if self._stopping.is_set() or not self._align_with_log(last):
             return
-        self._processor.align_with_log(self.shard_id, after=last)
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
         saved = last
         next_checkpoint = time.monotonic() + self._checkpoint_interval
@@ -106,15 +105,19 @@ class ShardWorker(threading.Thread):
                 if not self._process_until_durable(records):
                     break
                 last = records[-1]["SequenceNumber"]
-                # The place moves only past batches whose alerts are out. While SNS is down it
-                # stays behind, but reading and deciding go on: an outage of the alerts must
-                # not stop the blocking.
-                if time.monotonic() >= next_checkpoint and self._processor.settle(
-                    self.shard_id, wait=False
-                ):
-                    if self._save_checkpoint(last):
-                        saved = last
-                    next_checkpoint = time.monotonic() + self._checkpoint_interval
+            # The place moves only past batches whose alerts are out. While SNS is down it
+            # stays behind, but reading and deciding go on: an outage of the alerts must not
+            # stop the blocking. It is saved on empty reads too, so a shard that goes quiet
+            # (or whose alerts come out after an outage) does not keep an old place.
+            if (
+                last is not None
+                and last != saved
+                and time.monotonic() >= next_checkpoint
+                and self._processor.settle(self.shard_id, wait=False)
+            ):
+                if self._save_checkpoint(last):
+                    saved = last
+                next_checkpoint = time.monotonic() + self._checkpoint_interval
 
             iterator = response.get("NextShardIterator")
             if iterator is None:
@@ -145,6 +148,27 @@ class ShardWorker(threading.Thread):
                 )
             if self._stopping.wait(pause):
                 return None
+            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+
+    def _align_with_log(self, last: str | None) -> bool:
+        """Learn how the logged batches after the place were cut, waiting out errors (the
+        decisions log unreachable) until told to stop; False if told to stop first.
+
+        Reading the shard before that would log its replayed batches a second time.
+        """
+        pause = _RETRY_PAUSE_SECONDS
+        while True:
+            try:
+                self._processor.align_with_log(self.shard_id, after=last)
+                return True
+            except (ClientError, BotoCoreError) as error:
+                logger.warning(
+                    "cannot read the decisions log of shard %s (%s); retrying",
+                    self.shard_id,
+                    _error_code(error),
+                )
+            if self._stopping.wait(pause):
+                return False
             pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
 
     def _save_checkpoint(self, sequence_number: str) -> bool:
