@@ -232,8 +232,14 @@ class _LocalServer(ThreadedWSGIServer):
 
 
 def _check_port_free(port: int) -> None:
-    """Raise OSError if the port is taken: werkzeug would print a message and exit instead."""
+    """Raise OSError if the port is taken: werkzeug would print a message and exit instead.
+
+    The probe reuses the address as werkzeug's own socket does: connections closed by a server
+    that just stopped linger for a minute (TIME_WAIT), and must not keep it from restarting. A
+    socket still listening on the port makes the bind fail all the same.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((LOOPBACK, port))
 
 

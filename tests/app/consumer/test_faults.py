@@ -359,25 +359,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _check_port_free_reusing_address(port: int) -> None:
-    """``LocalAws``'s port check, with the address reuse the server's own bind uses.
-
-    The server closes its kept-alive connections when it stops, which leaves them in TIME_WAIT
-    for a minute; the server's socket binds regardless (werkzeug sets SO_REUSEADDR), but the
-    check's plain probe refuses, so a restart on the same port would wait a minute.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((local_server.LOOPBACK, port))
-
-
 def test_the_local_aws_restarted_under_a_running_consumer_loses_and_doubles_nothing(
-    local_aws_env, model, poll, monkeypatch
+    local_aws_env, model, poll
 ) -> None:
     # Given a local AWS of the consumer's own on a fixed port. moto keeps its state in the
     # process, not in the server, so the restarted server serves the same stream and tables,
     # while the consumer's connections are cut and new ones refused.
-    monkeypatch.setattr(local_server, "_check_port_free", _check_port_free_reusing_address)
     port = free_port()
     served = [LocalAws(port)]
     try:
