@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from app.errors import AwsSetupError
 from app.settings import ENDPOINT_ENV, LOCAL_CREDENTIALS, Settings
@@ -115,3 +116,10 @@ def make_clients(settings: Settings, endpoint_url: str | None = None) -> AwsClie
         endpoint_url=endpoint_url,
         region=settings.region,
     )
+
+
+def error_code(error: Exception) -> str:
+    """The AWS error code of a failed call, or the kind of failure when AWS did not answer."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    return f"{type(error).__name__}: {error}"

@@ -12,9 +12,11 @@ from app.aws import AwsClients
 from app.consumer.blocklist import BlockList
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.effects import Effects
+from app.consumer.fan_out import FanOutReads, resolve_consumer_arn
 from app.consumer.leases import LeaseCoordinator, LeaseTable, default_owner_id
 from app.consumer.metrics import ConsumerMetrics
 from app.consumer.processor import BatchProcessor
+from app.consumer.reads import PollingReads, ShardReads
 from app.consumer.shard_reader import ShardWorker
 from app.consumer.stats import ConsumerStats
 from app.errors import AwsSetupError
@@ -47,6 +49,7 @@ class Consumer:
         self._stop = threading.Event()
         self._workers: list[ShardWorker] = []
         self._leases: LeaseCoordinator | None = None
+        self._fan_out_arn: str | None = None
         self._processor: BatchProcessor | None = None
 
     def start(self) -> None:
@@ -65,6 +68,10 @@ class Consumer:
                 f"{names.model_dump()}: start `fds local serve`, deploy the stack, or correct "
                 "the FDS_* name settings"
             ) from error
+        if self._settings.read_mode == "fan-out":
+            self._fan_out_arn = resolve_consumer_arn(
+                self._clients.kinesis, names.stream, self._settings.stream_consumer_name
+            )
         self._model.warm_up()
         blocklist = BlockList(effects, self._settings.blocklist_refresh_seconds)
         processor = BatchProcessor(self._model, effects, self.stats, blocklist=blocklist)
@@ -100,15 +107,29 @@ class Consumer:
         checkpoints: CheckpointStore,
         wait_for: threading.Event | None = None,
     ) -> ShardWorker:
+        stream = self._settings.names.stream
+        reads: ShardReads
+        if self._fan_out_arn is not None:
+            reads = FanOutReads(
+                self._clients.kinesis, self._fan_out_arn, shard_id, stop, self.stats.record_retry
+            )
+        else:
+            reads = PollingReads(
+                self._clients.kinesis,
+                stream,
+                shard_id,
+                stop,
+                poll_interval_seconds=self._settings.poll_interval_seconds,
+                max_records_per_read=self._settings.max_records_per_read,
+                on_retry=self.stats.record_retry,
+            )
         return ShardWorker(
-            self._clients,
-            self._settings.names.stream,
             shard_id,
             checkpoints,
             processor,
             stop,
-            poll_interval_seconds=self._settings.poll_interval_seconds,
-            max_records_per_read=self._settings.max_records_per_read,
+            reads=reads,
+            stats=self.stats,
             wait_for=wait_for,
         )
 

@@ -14,28 +14,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app.aws import error_code
+from app.consumer.reads import Delivery, RetryHook
 from app.errors import AwsSetupError
+from app.pauses import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
 #: Kinesis refuses a new subscription to the same shard within five seconds of the last one.
 _IN_USE_PAUSE_SECONDS = 5.0
-_RETRY_PAUSE_SECONDS = 0.2
+_RETRY_BASE_SECONDS = 0.2
 _MAX_RETRY_PAUSE_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Records pushed in one event, how far behind the tip they are, and whether the shard ended."""
-
-    records: list[dict[str, Any]]
-    millis_behind: int | None
-    shard_ended: bool = False
 
 
 def resolve_consumer_arn(kinesis: Any, stream: str, consumer_name: str) -> str:
@@ -70,9 +63,15 @@ class FanOutReads:
     """The records of one shard as Kinesis pushes them, subscription after subscription."""
 
     def __init__(
-        self, kinesis: Any, consumer_arn: str, shard_id: str, stopping: threading.Event
+        self,
+        kinesis: Any,
+        consumer_arn: str,
+        shard_id: str,
+        stopping: threading.Event,
+        on_retry: RetryHook | None = None,
     ) -> None:
         self._kinesis = kinesis
+        self._on_retry = on_retry
         self._consumer_arn = consumer_arn
         self._shard_id = shard_id
         self._stopping = stopping
@@ -84,11 +83,11 @@ class FanOutReads:
         on is where a renewed subscription starts. Ends when told to stop or the shard ends.
         """
         position = after
-        pause = _RETRY_PAUSE_SECONDS
+        failures = 0
         while not self._stopping.is_set():
             try:
                 for delivery in self._subscription(position):
-                    pause = _RETRY_PAUSE_SECONDS
+                    failures = 0
                     yield delivery
                     if delivery.records:
                         position = delivery.records[-1]["SequenceNumber"]
@@ -97,8 +96,12 @@ class FanOutReads:
                 # The subscription's five minutes are up: renew it from where we are.
                 continue
             except (ClientError, BotoCoreError) as error:
-                code = _error_code(error)
+                code = error_code(error)
+                pause = backoff_seconds(failures, _RETRY_BASE_SECONDS, _MAX_RETRY_PAUSE_SECONDS)
+                failures += 1
                 wait = _IN_USE_PAUSE_SECONDS if code == "ResourceInUseException" else pause
+                if self._on_retry is not None:
+                    self._on_retry("subscribe_to_shard")
                 logger.warning(
                     "subscription to shard %s failed (%s); subscribing again in %.1fs",
                     self._shard_id,
@@ -107,7 +110,6 @@ class FanOutReads:
                 )
                 if self._stopping.wait(wait):
                     return
-                pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
 
     def _subscription(self, after: str | None) -> Iterator[Delivery]:
         start: dict[str, str] = (
@@ -135,9 +137,3 @@ class FanOutReads:
             close = getattr(events, "close", None)
             if close is not None:
                 close()
-
-
-def _error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "ClientError"))
-    return f"{type(error).__name__}: {error}"

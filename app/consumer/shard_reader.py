@@ -9,9 +9,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.aws import AwsClients
+from app.aws import error_code
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.processor import BatchProcessor
+from app.consumer.reads import ShardReads
+from app.consumer.stats import ConsumerStats
 
 logger = logging.getLogger(__name__)
 
@@ -25,27 +27,23 @@ class ShardWorker(threading.Thread):
 
     def __init__(
         self,
-        clients: AwsClients,
-        stream: str,
         shard_id: str,
         checkpoints: CheckpointStore,
         processor: BatchProcessor,
         stop: threading.Event,
         *,
-        poll_interval_seconds: float,
-        max_records_per_read: int,
+        reads: ShardReads,
+        stats: ConsumerStats,
         checkpoint_interval_seconds: float = 1.0,
         wait_for: threading.Event | None = None,
     ) -> None:
         super().__init__(name=f"shard-{shard_id}", daemon=True)
-        self._kinesis = clients.kinesis
-        self._stream = stream
         self.shard_id = shard_id
+        self._reads = reads
+        self._stats = stats
         self._checkpoints = checkpoints
         self._processor = processor
         self._stopping = stop
-        self._poll_interval = poll_interval_seconds
-        self._limit = max_records_per_read
         self._wait_for = wait_for
         # Saving the place is not on the way to a durable decision; doing it once a second
         # instead of per batch takes a DynamoDB write off every read loop. A restart then
@@ -76,31 +74,10 @@ class ShardWorker(threading.Thread):
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
         saved = last
         next_checkpoint = time.monotonic() + self._checkpoint_interval
-        pause = _RETRY_PAUSE_SECONDS
-        iterator: str | None = None
         closed = False
-        while not self._stopping.is_set():
-            try:
-                # A fresh iterator always starts right after the last record handled, so
-                # re-acquiring one (expired, or after an outage) neither skips nor repeats.
-                iterator = iterator or self._iterator(last)
-                read_started = time.monotonic()
-                response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._limit)
-            except (ClientError, BotoCoreError) as error:
-                iterator = None
-                code = _error_code(error)
-                if code == "ExpiredIteratorException":
-                    logger.info("iterator of shard %s expired; re-acquiring", self.shard_id)
-                    continue
-                # Throttling past botocore's own retries, or AWS out of reach: wait it out.
-                logger.warning("reading shard %s failed (%s); retrying", self.shard_id, code)
-                if self._stopping.wait(pause):
-                    break
-                pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
-                continue
-            pause = _RETRY_PAUSE_SECONDS
-
-            records: list[dict[str, Any]] = response["Records"]
+        for delivery in self._reads.deliveries(last):
+            records = delivery.records
+            self._stats.record_read(self.shard_id, len(records), delivery.millis_behind)
             if records:
                 if not self._process_until_durable(records):
                     break
@@ -118,18 +95,15 @@ class ShardWorker(threading.Thread):
                 if self._save_checkpoint(last):
                     saved = last
                 next_checkpoint = time.monotonic() + self._checkpoint_interval
-
-            iterator = response.get("NextShardIterator")
-            if iterator is None:
+            if delivery.shard_ended:
                 closed = True
                 break
-            # Reads start at most once per poll interval, busy or not: each read and each
-            # batch costs calls whatever its size, so reading back to back would spend them
-            # on batches of one or two records (Kinesis itself allows 5 reads/s per shard).
-            self._stopping.wait(max(self._poll_interval - (time.monotonic() - read_started), 0))
+            if self._stopping.is_set():
+                break
 
         if last is not None and last != saved and self._processor.settle(self.shard_id):
             self._save_checkpoint(last)
+        self._stats.forget_shard(self.shard_id)
         if closed:
             logger.info("shard %s is closed and fully read", self.shard_id)
             self.finished.set()
@@ -144,7 +118,7 @@ class ShardWorker(threading.Thread):
                 logger.warning(
                     "cannot read the place of shard %s (%s); retrying",
                     self.shard_id,
-                    _error_code(error),
+                    error_code(error),
                 )
             if self._stopping.wait(pause):
                 return None
@@ -165,7 +139,7 @@ class ShardWorker(threading.Thread):
                 logger.warning(
                     "cannot read the decisions log of shard %s (%s); retrying",
                     self.shard_id,
-                    _error_code(error),
+                    error_code(error),
                 )
             if self._stopping.wait(pause):
                 return False
@@ -179,24 +153,10 @@ class ShardWorker(threading.Thread):
             logger.warning(
                 "cannot save the place of shard %s (%s); will try again",
                 self.shard_id,
-                _error_code(error),
+                error_code(error),
             )
             return False
         return True
-
-    def _iterator(self, after: str | None) -> str:
-        if after is None:
-            response = self._kinesis.get_shard_iterator(
-                StreamName=self._stream, ShardId=self.shard_id, ShardIteratorType="TRIM_HORIZON"
-            )
-        else:
-            response = self._kinesis.get_shard_iterator(
-                StreamName=self._stream,
-                ShardId=self.shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                StartingSequenceNumber=after,
-            )
-        return str(response["ShardIterator"])
 
     def _process_until_durable(self, records: list[dict[str, Any]]) -> bool:
         """Retry a batch until its effects are durable: the place is never saved past a loss.
@@ -214,16 +174,10 @@ class ShardWorker(threading.Thread):
                     "batch of %d records on shard %s failed (%s); retrying in %.1fs",
                     len(records),
                     self.shard_id,
-                    _error_code(error),
+                    error_code(error),
                     pause,
                     exc_info=error,
                 )
             if self._stopping.wait(pause):
                 return False
             pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
-
-
-def _error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "ClientError"))
-    return f"{type(error).__name__}: {error}"

@@ -73,7 +73,7 @@ class ScriptedKinesis:
 @pytest.fixture(autouse=True)
 def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fan_out, "_IN_USE_PAUSE_SECONDS", 0.0)
-    monkeypatch.setattr(fan_out, "_RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(fan_out, "_RETRY_BASE_SECONDS", 0.0)
 
 
 def read_all(kinesis: ScriptedKinesis, after: str | None = None) -> list[int]:

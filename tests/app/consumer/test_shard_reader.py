@@ -10,7 +10,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from app.consumer.checkpoints import CheckpointStore
+from app.consumer.reads import PollingReads
 from app.consumer.shard_reader import ShardWorker
+from app.consumer.stats import ConsumerStats
 
 SHARD = "shardId-000000000000"
 #: A hash key inside the first shard's range, to put records on that shard.
@@ -62,15 +64,21 @@ def run_worker(env, processor: FlakyProcessor, expected: int, poll) -> ShardWork
     """Run a worker on the first shard until ``expected`` records are processed or it dies."""
     stop = threading.Event()
     checkpoints = CheckpointStore(env.clients, env.names.checkpoint_table, env.names.stream)
-    worker = ShardWorker(
-        env.clients,
+    reads = PollingReads(
+        env.clients.kinesis,
         env.names.stream,
+        SHARD,
+        stop,
+        poll_interval_seconds=0.01,
+        max_records_per_read=100,
+    )
+    worker = ShardWorker(
         SHARD,
         checkpoints,
         processor,  # type: ignore[arg-type]
         stop,
-        poll_interval_seconds=0.01,
-        max_records_per_read=100,
+        reads=reads,
+        stats=ConsumerStats(),
     )
     worker.start()
     try:
