@@ -8,8 +8,11 @@ their five minutes, errors raised from inside a stream, and the last event of a 
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import boto3
@@ -18,8 +21,12 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from app.consumer import fan_out
+from app.consumer.consumer import Consumer
 from app.consumer.fan_out import FanOutReads, resolve_consumer_arn
 from app.errors import AwsSetupError
+from app.producer import StreamProducer
+from app.settings import Settings
+from app.sources.synthetic import synthetic_transactions
 
 CONSUMER_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/fds-consumer:1"
 SHARD = "shardId-000000000000"
@@ -199,3 +206,79 @@ def test_resolve_consumer_arn_of_an_active_consumer() -> None:
 def test_resolve_consumer_arn_missing_or_not_ready_says_what_to_do(status, says) -> None:
     with pytest.raises(AwsSetupError, match=says):
         resolve_consumer_arn(stubbed_kinesis(status), "s", "fds-consumer")
+
+
+class PushingKinesis:
+    """The local Kinesis, with SubscribeToShard played from its own records: each subscription
+    pushes what GetRecords finds after the starting position, a few events long, then ends
+    as a real one does after its five minutes (and the last event of a closed shard is never
+    reached: the local shards stay open)."""
+
+    def __init__(self, kinesis: Any, stream: str, events_per_subscription: int = 3) -> None:
+        self._kinesis = kinesis
+        self._stream = stream
+        self._events = events_per_subscription
+        self.subscriptions = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._kinesis, name)
+
+    def subscribe_to_shard(self, ConsumerARN: str, ShardId: str, StartingPosition: dict) -> Any:
+        self.subscriptions += 1
+        start: dict[str, Any] = {"ShardIteratorType": StartingPosition["Type"]}
+        if "SequenceNumber" in StartingPosition:
+            start["StartingSequenceNumber"] = StartingPosition["SequenceNumber"]
+        iterator = self._kinesis.get_shard_iterator(
+            StreamName=self._stream, ShardId=ShardId, **start
+        )["ShardIterator"]
+        return {"EventStream": self._push(iterator)}
+
+    def _push(self, iterator: str) -> Iterator[dict[str, Any]]:
+        for _ in range(self._events):
+            response = self._kinesis.get_records(ShardIterator=iterator, Limit=50)
+            iterator = response["NextShardIterator"]
+            records = response["Records"]
+            yield {
+                "SubscribeToShardEvent": {
+                    "Records": records,
+                    "MillisBehindLatest": response.get("MillisBehindLatest", 0),
+                    "ContinuationSequenceNumber": records[-1]["SequenceNumber"] if records else "0",
+                }
+            }
+            time.sleep(0.02)
+
+
+def test_a_consumer_in_fan_out_mode_decides_every_transaction_once(
+    local_aws_env, model, poll
+) -> None:
+    # Given a registered stream consumer, and transactions on the stream
+    kinesis = local_aws_env.clients.kinesis
+    stream = local_aws_env.names.stream
+    stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="fds-consumer")
+    rows = [
+        {"tx_id": f"fo-{i}", **row}
+        for i, row in enumerate(islice(synthetic_transactions(seed=61, fraud_rate=0.05), 300))
+    ]
+    StreamProducer(kinesis, stream).run(rows)
+    pushing = PushingKinesis(kinesis, stream)
+
+    # When a consumer reads in fan-out mode
+    consumer = Consumer(
+        local_aws_env.with_clients(kinesis=pushing),
+        Settings(environment="local", read_mode="fan-out"),
+        model,
+    )
+    consumer.start()
+    try:
+        poll(lambda: consumer.stats.handled >= len(rows), timeout=60, what="every transaction")
+    finally:
+        consumer.stop()
+
+    # Then it subscribed (again and again, as subscriptions end) and decided each exactly once
+    assert consumer.healthy()
+    assert pushing.subscriptions > 2, "subscriptions should have been renewed"
+    logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
+    assert logged == Counter(row["tx_id"] for row in rows), "missing or doubled"
