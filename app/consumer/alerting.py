@@ -21,7 +21,7 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.consumer.decisions import Decision
-from app.consumer.effects import Effects
+from app.consumer.effects import Effects, chunks
 from app.pauses import backoff_seconds
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ MARK_OPERATION = "alerts_mark"
 #: small at low rates (a fraud or none each), so without this every alert would take an SNS
 #: call of its own; the wait delays an alert, never a decision.
 _COALESCE_SECONDS = 0.05
-#: Alerts published together at most; SNS takes ten per call.
+#: Alerts gathered together at most; SNS takes ten per call.
 _COALESCE_LIMIT = 50
+_ALERTS_PER_CALL = 10
 
 
 class AlertSender:
@@ -130,18 +131,25 @@ class AlertSender:
         def look_up(group: list[Decision]) -> None:
             published.update(self._effects.alerts_sent(group))
 
-        return (
-            self._until_done(look_up, frauds, "looked up in the ledger", LEDGER_OPERATION)
-            and self._until_done(
-                lambda group: self._effects.publish_alerts(group, published),
-                frauds,
-                "published",
-                PUBLISH_OPERATION,
-            )
-            and self._until_done(
-                self._effects.mark_alerted, frauds, "marked as sent", MARK_OPERATION
-            )
-        )
+        if not self._until_done(look_up, frauds, "looked up in the ledger", LEDGER_OPERATION):
+            return False
+        # Each SNS call's ten alerts are recorded as soon as they are out, so a consumer that
+        # dies in between can repeat those ten at most, not the whole group.
+        for part in chunks(frauds, _ALERTS_PER_CALL):
+            group = list(part)
+            if not (
+                self._until_done(
+                    lambda g: self._effects.publish_alerts(g, published),
+                    group,
+                    "published",
+                    PUBLISH_OPERATION,
+                )
+                and self._until_done(
+                    self._effects.mark_alerted, group, "marked as sent", MARK_OPERATION
+                )
+            ):
+                return False
+        return True
 
     def _until_done(
         self,

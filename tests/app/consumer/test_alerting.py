@@ -235,3 +235,48 @@ def test_alerts_the_ledger_knows_went_out_are_not_sent_again(local_aws_env, make
     assert [alert["tx_id"] for alert in local_aws_env.inbox_alerts()] == ["tx-owed"]
     assert effects.alerts_sent([sent_before, owed]) == {"tx-sent", "tx-owed"}
     sender.close()
+
+
+def test_each_call_of_alerts_is_in_the_ledger_as_soon_as_it_is_out(
+    local_aws_env, make_decision, poll
+) -> None:
+    # Given fifteen frauds handed in together, and SNS failing from its second call on
+    sns = FailingFrom(local_aws_env.clients.sns, 2)
+    effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
+    sender = AlertSender(effects, threads=1, coalesce_seconds=0.5)
+    frauds = [
+        make_decision(tx_id=f"tx-{n}", account=f"C{n}", sequence_number=str(n)) for n in range(15)
+    ]
+    try:
+        # When they are sent
+        sender.send(SHARD_A, frauds)
+
+        # Then the first call's ten are recorded while the other five wait for SNS, so a
+        # consumer dying now would repeat none of the ten
+        first_ten = {f.tx_id for f in frauds[:10]}
+        poll(
+            lambda: effects.alerts_sent(frauds) == first_ten,
+            timeout=10,
+            what="the first ten alerts in the ledger",
+        )
+        assert not sender.settle(SHARD_A, wait=False), "five alerts are still out"
+    finally:
+        sender.close()
+
+
+class FailingFrom:
+    """An SNS client whose PublishBatch calls fail from call number ``first`` on."""
+
+    def __init__(self, sns: Any, first: int) -> None:
+        self._sns = sns
+        self._first = first
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def publish_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls >= self._first:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "down"}}, "PublishBatch")
+        return self._sns.publish_batch(**kwargs)
