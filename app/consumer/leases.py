@@ -184,6 +184,8 @@ class _Held:
     lease: Lease
     reader: ShardReader
     stop: threading.Event
+    #: When the hand-over to an asker began: the reader is stopping, the lease kept meanwhile.
+    handing_over_since: float | None = None
 
 
 class LeaseCoordinator(threading.Thread):
@@ -350,17 +352,29 @@ class LeaseCoordinator(threading.Thread):
         with self._lock:
             held = list(self._held.items())
         for shard_id, entry in held:
-            if not entry.reader.is_alive() and not entry.reader.finished.is_set():
-                self._let_go_of_dead_reader(shard_id, entry)
-                continue
             current = leases.get(shard_id)
+            if entry.handing_over_since is not None:
+                if current is not None and self._still_ours(current, entry):
+                    self._hand_over(shard_id, entry, current)
+                else:
+                    self._drop(shard_id, entry)
+                continue
+            if not entry.reader.is_alive():
+                if not entry.reader.finished.is_set():
+                    self._let_go_of_dead_reader(shard_id, entry)
+                continue
             renewed = None
             if current == entry.lease:
                 renewed = self._table.renew(entry.lease)
                 if renewed is None:
                     # Asked for between the read and the renewal? Then it is still ours to hand.
                     current = self._table.read([shard_id]).get(shard_id)
-            if renewed is None and current is not None and self._asked_of_us(current, entry):
+            if (
+                renewed is None
+                and current is not None
+                and current.wanted_by
+                and self._still_ours(current, entry)
+            ):
                 self._hand_over(shard_id, entry, current)
                 continue
             if renewed is None:
@@ -371,24 +385,37 @@ class LeaseCoordinator(threading.Thread):
             self._seen[shard_id] = (renewed.owner, renewed.counter, self._clock())
 
     @staticmethod
-    def _asked_of_us(current: Lease, entry: _Held) -> bool:
-        return bool(current.wanted_by) and (current.owner, current.counter) == (
-            entry.lease.owner,
-            entry.lease.counter,
-        )
+    def _still_ours(current: Lease, entry: _Held) -> bool:
+        """Nobody took the lease; at most someone asked for it."""
+        return (current.owner, current.counter) == (entry.lease.owner, entry.lease.counter)
 
     def _hand_over(self, shard_id: str, entry: _Held, current: Lease) -> None:
         """Stop reading, let the reader save its place, then free the lease for the asker.
 
-        The asker takes it at its next round, from the place saved here, so the two never
-        read the shard at the same time.
+        The lease is kept, renewed round after round, until the reader is done (its batch
+        finished, its alerts out, its place saved); only then is it freed, and the asker takes
+        it at its next round from the place saved here, so the two never read the shard at
+        the same time. A reader that takes longer than a lease period to stop is let go.
         """
-        logger.info("handing shard %s over to %s", shard_id, current.wanted_by)
-        self._drop(shard_id, entry)
-        entry.reader.join(self._renew_every)
-        if entry.reader.is_alive():
-            logger.warning("the reader of shard %s is slow to stop; handing over anyway", shard_id)
-        self._table.release(current)
+        now = self._clock()
+        if entry.handing_over_since is None:
+            logger.info("handing shard %s over to %s", shard_id, current.wanted_by)
+            entry.handing_over_since = now
+            entry.stop.set()
+            # Most readers stop within milliseconds: free the lease in this very round.
+            entry.reader.join(min(0.5, self._renew_every / 4))
+        overdue = now - entry.handing_over_since >= self._lease_seconds
+        if not entry.reader.is_alive() or overdue:
+            if overdue and entry.reader.is_alive():
+                logger.warning("the reader of shard %s is slow to stop; letting go", shard_id)
+            with self._lock:
+                self._held.pop(shard_id, None)
+            self._table.release(current)
+            return
+        renewed = self._table.renew(current)
+        if renewed is not None:
+            entry.lease = renewed
+            self._seen[shard_id] = (renewed.owner, renewed.counter, now)
 
     def _drop(self, shard_id: str, entry: _Held) -> None:
         entry.stop.set()

@@ -283,3 +283,65 @@ def test_a_request_between_the_read_and_the_renewal_still_hands_the_shard_over(
     assert shard_ids[0] not in running(a)
     assert table.read([shard_ids[0]])[shard_ids[0]].owner == ""
     assert {s for s in shard_ids[1:]} == running(a)
+
+
+class SlowToStop(IdleReader):
+    """A reader that, once told to stop, still needs ``done`` set to finish (its batch, its
+    alerts and its place)."""
+
+    def __init__(self, shard_id: str, stop: threading.Event) -> None:
+        super().__init__(shard_id, stop)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        self.stop.wait()
+        self.done.wait()
+
+
+def test_a_shard_handed_over_stays_leased_until_its_reader_is_done(local_aws_env, table) -> None:
+    # Given a single-shard stream read by A, whose reader is slow to stop
+    kinesis = local_aws_env.clients.kinesis
+    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+    shard = "shardId-000000000000"
+    readers: list[SlowToStop] = []
+
+    def slow_reader(shard_id: str, stop: threading.Event) -> SlowToStop:
+        readers.append(SlowToStop(shard_id, stop))
+        return readers[-1]
+
+    clock = Clock()
+    a = LeaseCoordinator(
+        local_aws_env.clients,
+        table,
+        STREAM,
+        slow_reader,
+        owner="a",
+        lease_seconds=LEASE_SECONDS,
+        clock=clock,
+    )
+    try:
+        a.balance()
+        [reader] = readers
+
+        # When B asks for the shard and A starts handing it over
+        assert table.ask_for(table.read([shard])[shard], "b")
+        a.balance()
+
+        # Then while A's reader is finishing, the lease stays A's and is renewed, not freed
+        assert reader.stop.is_set() and reader.is_alive()
+        for _ in range(2):
+            clock.now += LEASE_SECONDS / 3
+            a.balance()
+            assert table.read([shard])[shard].owner == "a", "freed before the reader was done"
+
+        # And once the reader is done, the next round frees it for the asker
+        reader.done.set()
+        reader.join(5)
+        a.balance()
+        assert table.read([shard])[shard].owner == ""
+        assert a.held == []
+    finally:
+        for r in readers:
+            r.stop.set()
+            r.done.set()
+        kinesis.delete_stream(StreamName=STREAM)
