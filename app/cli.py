@@ -207,11 +207,9 @@ def consume(
         if stats_json is not None:
             stats_json.parent.mkdir(parents=True, exist_ok=True)
             stats_json.write_text(json.dumps(consumer.stats.to_json_dict()) + "\n")
-    if consumer.failed:
-        shards = ", ".join(worker.shard_id for worker in consumer.failed)
-        raise FdsError(f"the reader of shard(s) {shards} stopped on an error; see the log above")
-    if not consumer.healthy():
-        raise FdsError("keeping the shard leases stopped on an error; see the log above")
+    failure = consumer.failure()
+    if failure is not None:
+        raise FdsError(f"{failure}; see the log above")
 
 
 @app.command()

@@ -172,8 +172,9 @@ def _watch(
             if time.monotonic() > drain_deadline:
                 logger.warning("gave up waiting: %d of %d records handled", handled, producer.sent)
                 return
-        if not consumer.healthy():
-            raise FdsError("a shard reader of the consumer failed; see the log above")
+        failure = consumer.failure()
+        if failure is not None:
+            raise FdsError(f"the consumer failed: {failure}; see the log above")
         if time.monotonic() >= next_report:
             of = f"/{limit}" if limit else ""
             console.print(

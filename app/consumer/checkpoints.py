@@ -3,19 +3,33 @@
 The place is the sequence number of the last record whose effects are durable. A restarted
 consumer resumes right after it (``AFTER_SEQUENCE_NUMBER``), never by timestamp, which boto3
 rounds to whole seconds and would re-read up to a second of records.
+
+A stream is known by its name and its creation time (``stream_identity``): a stream deleted and
+created again under the same name starts its shard ids and, on the local AWS, its sequence
+numbers again, and a place kept for the old one would skip the new one's records.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from app.aws import AwsClients
 
 logger = logging.getLogger(__name__)
 
 
+def stream_identity(kinesis: Any, stream: str) -> str:
+    """``<name>@<creation time in ms>``: different for a stream created again under its name."""
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    created = summary["StreamCreationTimestamp"]
+    return f"{stream}@{int(created.timestamp() * 1000)}"
+
+
 class CheckpointStore:
+    """The places of one stream's shards; ``stream`` is the stream's ``stream_identity``."""
+
     def __init__(self, clients: AwsClients, table: str, stream: str) -> None:
         self._dynamodb = clients.dynamodb
         self._table = table

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
 from app.consumer.blocklist import BlockList
-from app.consumer.checkpoints import CheckpointStore
+from app.consumer.checkpoints import CheckpointStore, stream_identity
 from app.consumer.effects import Effects
 from app.consumer.fan_out import FanOutReads, resolve_consumer_arn
 from app.consumer.leases import LeaseCoordinator, LeaseTable, default_owner_id
@@ -19,7 +19,7 @@ from app.consumer.processor import BatchProcessor
 from app.consumer.reads import PollingReads, ShardReads
 from app.consumer.shard_reader import ShardWorker
 from app.consumer.stats import ConsumerStats
-from app.errors import AwsSetupError
+from app.errors import AwsSetupError, FdsError
 from app.pauses import freeze_long_lived_objects
 from app.resources import resolve
 from app.settings import Settings
@@ -56,8 +56,9 @@ class Consumer:
         names = self._settings.names
         resources = resolve(self._clients, names)
         effects = Effects(self._clients, resources, on_retry=self.stats.record_retry)
-        checkpoints = CheckpointStore(self._clients, names.checkpoint_table, names.stream)
         try:
+            identity = stream_identity(self._clients.kinesis, names.stream)
+            checkpoints = CheckpointStore(self._clients, names.checkpoint_table, identity)
             effects.warm_up()
             checkpoints.load("warm-up")
         except ClientError as error:
@@ -86,7 +87,7 @@ class Consumer:
         else:
             self._leases = LeaseCoordinator(
                 self._clients,
-                LeaseTable(self._clients, names.checkpoint_table, names.stream),
+                LeaseTable(self._clients, names.checkpoint_table, identity),
                 names.stream,
                 lambda shard_id, stop: self._new_worker(shard_id, stop, processor, checkpoints),
                 owner=self._settings.consumer_id or default_owner_id(),
@@ -175,6 +176,16 @@ class Consumer:
             [r for r in self._leases.failed if isinstance(r, ShardWorker)] if self._leases else []
         )
         return gone + [w for w in self.readers if w.error is not None]
+
+    def failure(self) -> str | None:
+        """Why the consumer is not healthy, for its operator; None while it is."""
+        if self._leases is not None and self._leases.error is not None:
+            error = self._leases.error
+            return str(error) if isinstance(error, FdsError) else f"keeping the leases: {error!r}"
+        if self.failed:
+            shards = ", ".join(worker.shard_id for worker in self.failed)
+            return f"the reader of shard(s) {shards} stopped on an error"
+        return None
 
     def healthy(self) -> bool:
         """No shard reader and no lease coordinator has died of an error."""

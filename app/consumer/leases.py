@@ -42,7 +42,9 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.aws import AwsClients
+from app.consumer.checkpoints import stream_identity
 from app.consumer.effects import batch_get
+from app.errors import FdsError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ _KEY = "shard_id"
 _SHARD_LIST_REFRESH_SECONDS = 10.0
 
 _instances = count(1)
+
+
+class StreamRecreatedError(FdsError):
+    """The stream under the consumer's name is not the one it started on."""
 
 
 def default_owner_id() -> str:
@@ -73,22 +79,23 @@ class Lease:
 
 
 class LeaseTable:
-    """Reads and conditionally writes the lease items of one stream."""
+    """Reads and conditionally writes the lease items of one stream; ``stream`` is its
+    ``stream_identity``, so a stream created again under its name starts with no leases."""
 
     def __init__(self, clients: AwsClients, table: str, stream: str) -> None:
         self._dynamodb = clients.dynamodb
         self._table = table
-        self._stream = stream
+        self.stream = stream
 
     def _key(self, shard_id: str) -> dict[str, dict[str, str]]:
-        return {_KEY: {"S": f"{LEASE_PREFIX}{self._stream}/{shard_id}"}}
+        return {_KEY: {"S": f"{LEASE_PREFIX}{self.stream}/{shard_id}"}}
 
     def read(self, shard_ids: Sequence[str]) -> dict[str, Lease]:
         """The leases of these shards that exist, by shard id (strongly consistent)."""
         items = batch_get(
             self._dynamodb, self._table, [self._key(s) for s in shard_ids], consistent=True
         )
-        prefix = len(f"{LEASE_PREFIX}{self._stream}/")
+        prefix = len(f"{LEASE_PREFIX}{self.stream}/")
         leases = {}
         for item in items:
             shard_id = item[_KEY]["S"][prefix:]
@@ -304,6 +311,11 @@ class LeaseCoordinator(threading.Thread):
 
     def _list_shards(self) -> list[dict[str, Any]]:
         if self._clock() - self._shards_read_at >= _SHARD_LIST_REFRESH_SECONDS:
+            if stream_identity(self._kinesis, self._stream) != self._table.stream:
+                raise StreamRecreatedError(
+                    f"stream {self._stream} was deleted and created again while this consumer "
+                    "read it; start the consumer again to read the new stream from its start"
+                )
             shards: list[dict[str, Any]] = []
             request: dict[str, Any] = {"StreamName": self._stream}
             while True:

@@ -26,7 +26,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from app.aws import make_clients
-from app.consumer.checkpoints import CheckpointStore
+from app.consumer.checkpoints import CheckpointStore, stream_identity
 from app.consumer.consumer import Consumer
 from app.local import server as local_server
 from app.local.server import LocalAws
@@ -108,7 +108,8 @@ def shard_sequence_numbers(env) -> dict[str, list[str]]:
 
 
 def checkpoints_of(env) -> CheckpointStore:
-    return CheckpointStore(env.clients, env.names.checkpoint_table, env.names.stream)
+    identity = stream_identity(env.clients.kinesis, env.names.stream)
+    return CheckpointStore(env.clients, env.names.checkpoint_table, identity)
 
 
 def app_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

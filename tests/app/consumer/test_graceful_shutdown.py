@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.consumer.checkpoints import CheckpointStore
+from app.consumer.checkpoints import CheckpointStore, stream_identity
 from app.consumer.leases import LeaseTable
 from app.producer import StreamProducer
 from app.sources.synthetic import synthetic_transactions
@@ -97,12 +97,13 @@ def test_sigterm_mid_stream_loses_and_repeats_nothing(local_aws_env, poll) -> No
         for s in local_aws_env.clients.kinesis.list_shards(StreamName=names.stream)["Shards"]
     ]
     logged_by_first = local_aws_env.decision_log()
-    checkpoints = CheckpointStore(local_aws_env.clients, names.checkpoint_table, names.stream)
+    identity = stream_identity(local_aws_env.clients.kinesis, names.stream)
+    checkpoints = CheckpointStore(local_aws_env.clients, names.checkpoint_table, identity)
     for shard in shards:
         on_shard = [int(d["sequence_number"]) for d in logged_by_first if d["shard_id"] == shard]
         saved = checkpoints.load(shard)
         assert saved == (str(max(on_shard)) if on_shard else None), f"place of {shard}"
-    leases = LeaseTable(local_aws_env.clients, names.checkpoint_table, names.stream).read(shards)
+    leases = LeaseTable(local_aws_env.clients, names.checkpoint_table, identity).read(shards)
     assert {lease.owner for lease in leases.values()} == {""}, f"leases kept: {leases}"
 
     second = ConsumeProcess(local_aws_env)

@@ -8,12 +8,14 @@ tested is who reads which shard, not the reading (the consumer tests cover that)
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from app.consumer.leases import Lease, LeaseCoordinator, LeaseTable
+from app.consumer.checkpoints import stream_identity
+from app.consumer.leases import Lease, LeaseCoordinator, LeaseTable, StreamRecreatedError
 
 STREAM = "lease-test-stream"
 LEASE_SECONDS = 10.0
@@ -54,17 +56,23 @@ def stream(local_aws_env) -> Iterator[Any]:
     kinesis.delete_stream(StreamName=STREAM)
 
 
-@pytest.fixture
-def table(local_aws_env) -> LeaseTable:
-    return LeaseTable(local_aws_env.clients, local_aws_env.names.checkpoint_table, STREAM)
+def lease_table(env) -> LeaseTable:
+    """The leases of the test stream, which must exist: they are keyed by its identity."""
+    identity = stream_identity(env.clients.kinesis, STREAM)
+    return LeaseTable(env.clients, env.names.checkpoint_table, identity)
 
 
 @pytest.fixture
-def coordinators(local_aws_env, table) -> Iterator[Any]:
+def table(local_aws_env, stream) -> LeaseTable:
+    return lease_table(local_aws_env)
+
+
+@pytest.fixture
+def coordinators(local_aws_env) -> Iterator[Any]:
     made: list[LeaseCoordinator] = []
     readers: dict[str, list[IdleReader]] = {}
 
-    def make(owner: str, clock: Clock) -> LeaseCoordinator:
+    def make(owner: str, clock: Clock, table: LeaseTable | None = None) -> LeaseCoordinator:
         def new_reader(shard_id: str, stop: threading.Event) -> IdleReader:
             reader = IdleReader(shard_id, stop)
             readers.setdefault(owner, []).append(reader)
@@ -72,7 +80,7 @@ def coordinators(local_aws_env, table) -> Iterator[Any]:
 
         coordinator = LeaseCoordinator(
             local_aws_env.clients,
-            table,
+            table or lease_table(local_aws_env),
             STREAM,
             new_reader,
             owner=owner,
@@ -223,9 +231,7 @@ def test_a_reader_that_died_frees_its_shard_and_is_reported(stream, coordinators
 # Reshards --------------------------------------------------------------------------------------
 
 
-def test_children_are_read_only_after_every_parent_is_finished(
-    local_aws_env, coordinators, table
-) -> None:
+def test_children_are_read_only_after_every_parent_is_finished(local_aws_env, coordinators) -> None:
     # Given a stream of two shards merged into one (a child with two parents)
     kinesis = local_aws_env.clients.kinesis
     kinesis.create_stream(StreamName=STREAM, ShardCount=2)
@@ -238,7 +244,8 @@ def test_children_are_read_only_after_every_parent_is_finished(
         shards = kinesis.list_shards(StreamName=STREAM)["Shards"]
         child = next(s for s in shards if s.get("AdjacentParentShardId"))["ShardId"]
         clock = Clock()
-        a = coordinators("a", clock)
+        table = lease_table(local_aws_env)
+        a = coordinators("a", clock, table)
 
         # When the consumer starts: only the parents are read
         a.balance()
@@ -266,7 +273,7 @@ def test_a_request_between_the_read_and_the_renewal_still_hands_the_shard_over(
 ) -> None:
     # Given A holds every shard, and B's request for one lands after A read the leases
     clock = Clock()
-    a = coordinators("a", clock)
+    a = coordinators("a", clock, table)
     a.balance()
     shard_ids = [f"shardId-00000000000{i}" for i in range(4)]
     read_before_the_request = table.read(shard_ids)
@@ -298,7 +305,7 @@ class SlowToStop(IdleReader):
         self.done.wait()
 
 
-def test_a_shard_handed_over_stays_leased_until_its_reader_is_done(local_aws_env, table) -> None:
+def test_a_shard_handed_over_stays_leased_until_its_reader_is_done(local_aws_env) -> None:
     # Given a single-shard stream read by A, whose reader is slow to stop
     kinesis = local_aws_env.clients.kinesis
     kinesis.create_stream(StreamName=STREAM, ShardCount=1)
@@ -310,6 +317,7 @@ def test_a_shard_handed_over_stays_leased_until_its_reader_is_done(local_aws_env
         return readers[-1]
 
     clock = Clock()
+    table = lease_table(local_aws_env)
     a = LeaseCoordinator(
         local_aws_env.clients,
         table,
@@ -344,4 +352,32 @@ def test_a_shard_handed_over_stays_leased_until_its_reader_is_done(local_aws_env
         for r in readers:
             r.stop.set()
             r.done.set()
+        kinesis.delete_stream(StreamName=STREAM)
+
+
+def test_a_stream_created_again_under_its_name_stops_the_coordinator_clearly(
+    local_aws_env, coordinators
+) -> None:
+    # Given a coordinator reading the stream
+    kinesis = local_aws_env.clients.kinesis
+    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+    clock = Clock()
+    a = coordinators("a", clock)
+    a.balance()
+    assert a.held == ["shardId-000000000000"]
+
+    # When the stream is deleted and created again (its shard ids start over)
+    kinesis.delete_stream(StreamName=STREAM)
+    time.sleep(0.01)  # a creation time of its own, to the millisecond
+    kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+    clock.now += 11  # the next look at the stream's shards
+
+    # Then the next round refuses to go on with the old places, saying what to do
+    try:
+        with pytest.raises(StreamRecreatedError, match="start the consumer again"):
+            a.balance()
+        # And the new stream has no leases and no places of the old one
+        fresh = lease_table(local_aws_env)
+        assert fresh.read(["shardId-000000000000"]) == {}
+    finally:
         kinesis.delete_stream(StreamName=STREAM)
