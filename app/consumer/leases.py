@@ -256,6 +256,9 @@ class LeaseCoordinator(threading.Thread):
                     # renewed for a whole lease period is lost, and the reader then stopped.
                     logger.warning("lease round failed (%s); trying again", error)
                 self._stopping.wait(max(self._renew_every - (self._clock() - started), 0))
+        except FdsError as error:  # a condition the operator must act on, said plainly
+            self.error = error
+            logger.error("the lease coordinator stopped: %s", error)
         except BaseException as error:  # the consumer must see it die, not silently
             self.error = error
             logger.exception("the lease coordinator stopped by an error")
