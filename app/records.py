@@ -72,6 +72,19 @@ def parse_record(data: bytes) -> Transaction:
         raise InvalidRecordError(_summarise(error)) from error
 
 
+def problem_with(row: dict[str, Any]) -> str | None:
+    """Why the consumer would set this row aside, or None if it would take it.
+
+    The generator checks its rows with this before sending, so a row the stream's schema
+    refuses is reported at its source rather than sent to the dead-letter queue.
+    """
+    try:
+        Transaction.model_validate({"tx_id": "row-check", **row})
+    except ValidationError as error:
+        return _summarise(error)
+    return None
+
+
 def _summarise(error: ValidationError) -> str:
     problems = []
     for detail in error.errors()[:3]:
