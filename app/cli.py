@@ -18,8 +18,10 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
 )
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.errors import FdsError
@@ -433,23 +435,53 @@ def _print_summary(summary: object) -> None:
     console.print(table)
 
 
+_MISSING_RESOURCE_CODES = frozenset(
+    {"ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue"}
+)
+
+
 def main() -> None:
     """Entry point: turn expected failures into one clear line and exit code 1."""
     try:
         app()
     except (FdsError, MlError) as error:
-        err_console.print(f"[red]error:[/red] {error}")
+        err_console.print(f"[red]error:[/red] {escape(str(error))}")
         sys.exit(1)
     except (EndpointConnectionError, NoCredentialsError, NoRegionError) as error:
         err_console.print(
-            f"[red]error:[/red] {error}. For the local AWS, start `fds local serve` and "
-            f"export {ENDPOINT_ENV}=http://127.0.0.1:{DEFAULT_LOCAL_PORT}; for AWS, configure "
+            f"[red]error:[/red] {escape(str(error))}. For the local AWS, start `fds local serve` "
+            f"and export {ENDPOINT_ENV}=http://127.0.0.1:{DEFAULT_LOCAL_PORT}; for AWS, configure "
             "credentials and a region."
         )
         sys.exit(1)
-    except ClientError as error:
-        err_console.print(f"[red]error from AWS:[/red] {error}")
+    except ParamValidationError as error:
+        err_console.print(
+            f"[red]error:[/red] a request was refused before it reached AWS: {escape(str(error))}. "
+            "A name in "
+            "use is not one AWS accepts: check the FDS_* name settings (S3 bucket names take "
+            "lowercase letters, digits, dots and hyphens)."
+        )
         sys.exit(1)
+    except ClientError as error:
+        hint = _missing_resource_hint(error)
+        err_console.print(f"[red]error from AWS:[/red] {escape(str(error) + hint)}")
+        sys.exit(1)
+
+
+def _missing_resource_hint(error: ClientError) -> str:
+    """For a resource that does not exist: which names are in use and how to fix them."""
+    if error.response.get("Error", {}).get("Code") not in _MISSING_RESOURCE_CODES:
+        return ""
+    try:
+        settings = load_settings()
+    except FdsError:
+        return ""
+    names = ", ".join(f"{kind} {name}" for kind, name in settings.names.model_dump().items())
+    return (
+        f". The names in use ({settings.environment} environment) are: {names}. Start `fds local "
+        "serve` (and export AWS_ENDPOINT_URL), deploy the stack, or correct FDS_ENVIRONMENT or "
+        "the FDS_* name settings."
+    )
 
 
 if __name__ == "__main__":

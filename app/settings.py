@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -75,6 +75,7 @@ def resource_names(environment: Environment, suffix: str = "") -> ResourceNames:
 
 
 _ENV_PREFIX = "FDS_"
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
 class Settings(BaseSettings):
@@ -93,7 +94,11 @@ class Settings(BaseSettings):
         default_factory=lambda: (
             os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         ),
-        description="AWS region of every client; the embedded AWS keeps state per region.",
+        # Checked whether set as FDS_REGION or taken from AWS_REGION: a region that does not
+        # exist otherwise surfaces as retries and a server error page, not as its name.
+        validate_default=True,
+        description="AWS region of every client, e.g. us-east-1; the embedded AWS keeps state "
+        "per region.",
     )
     resource_suffix: str = Field(
         default="", description="Suffix of globally unique names (S3 buckets); see resource_names."
@@ -181,6 +186,16 @@ class Settings(BaseSettings):
     alerts_inbox_queue_name: str | None = None
     dead_letter_queue_name: str | None = None
 
+    @field_validator("region")
+    @classmethod
+    def _region_shaped(cls, value: str) -> str:
+        if not _REGION.fullmatch(value):
+            raise ValueError(
+                "an AWS region such as us-east-1 or eu-west-2 (read from FDS_REGION, else "
+                "AWS_REGION or AWS_DEFAULT_REGION)"
+            )
+        return value
+
     @property
     def names(self) -> ResourceNames:
         """The environment's names with any single-name override applied."""
@@ -249,7 +264,7 @@ def _environment_value(variable: str) -> str | None:
 
 def _expected(message: str) -> str:
     """Pydantic's ``Input should be greater than 0`` as ``a number greater than 0``."""
-    expected = re.sub(r"^Input should be ", "", message)
+    expected = re.sub(r"^(Input should be |Value error, )", "", message)
     if expected.startswith(("greater", "less")):
         expected = f"a number {expected}"
     return expected

@@ -254,3 +254,40 @@ def test_cli_an_unwritable_output_path_is_refused_before_any_work(
     assert "cannot" in said and "choose a path" in said, (
         f"the error should say what is wrong and what to do: {said}"
     )
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        ({"FDS_DECISIONS_BUCKET_NAME": "Bad_Bucket!"}, "A name in use is not one AWS accepts"),
+        ({"FDS_ENVIRONMENT": "dev"}, "The names in use (dev environment) are"),
+    ],
+    ids=["bucket-name-aws-refuses", "resources-of-another-environment"],
+)
+def test_cli_a_name_aws_refuses_or_lacks_is_one_line_saying_which(
+    local_aws_env, variables: dict[str, str], said: str
+) -> None:
+    # Given the local AWS, and settings naming resources it refuses or does not have
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": local_aws_env.endpoint_url,
+        "COLUMNS": "1000",
+        **variables,
+    }
+
+    # When the operators' export runs
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "decisions", "export"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then it fails with one message saying what is wrong and how to fix it, not a traceback
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
+    assert "Traceback" not in result.stderr, f"expected one message, got a trace: {result.stderr}"
+    assert said in result.stderr, result.stderr
+    assert "FDS_" in result.stderr, f"the settings to fix should be named: {result.stderr}"

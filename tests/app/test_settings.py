@@ -16,6 +16,7 @@ from app.settings import load_settings
         ("FDS_SHARD_IDS", "notjson", "a JSON list"),
         ("FDS_SHARD_IDS", "[1]", "a valid string"),
         ("FDS_ENVIRONMENT", "bad name!", "'local', 'dev' or 'prod'"),
+        ("FDS_REGION", "mars-1", "an AWS region such as us-east-1"),
     ],
 )
 def test_load_settings_a_bad_variable_is_named_with_its_value_and_what_it_should_be(
@@ -64,3 +65,15 @@ def test_load_settings_good_variables_and_overrides_are_read(
     assert settings.metrics_port == 0, f"FDS_METRICS_PORT not read: {settings.metrics_port}"
     assert settings.shard_ids == ["shardId-000000000001"], f"shard ids: {settings.shard_ids}"
     assert settings.environment == "dev", f"override lost: {settings.environment}"
+
+
+def test_load_settings_a_region_from_aws_region_is_checked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given no FDS_REGION, and AWS_REGION naming no region
+    monkeypatch.delenv("FDS_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "mars-1")
+
+    # When / Then the settings refuse it, saying where the region is read from
+    with pytest.raises(SettingsValueError, match="else AWS_REGION or AWS_DEFAULT_REGION"):
+        load_settings()
