@@ -81,28 +81,47 @@ def _logged_decisions(clients: AwsClients, bucket: str) -> Iterator[dict[str, An
 def export_alerts(clients: AwsClients, names: ResourceNames, out: TextIO) -> ExportReport:
     """Write every alert in the operators' queue as one JSON line, without taking them out.
 
-    Each alert read is hidden from other readers of the queue for a minute, so the export sees
-    each once, and then shows again: the export removes nothing from the inbox.
+    Each alert read is hidden from other readers of the queue while the export runs, so the
+    export sees each once; at the end every one is shown again at once, so the export removes
+    nothing from the inbox and a second export right after sees the same alerts.
     """
     queue_url = inbox_queue_url(clients, names)
     report = ExportReport()
     seen: set[str] = set()
-    while True:
-        messages = clients.sqs.receive_message(
+    handles: list[str] = []
+    try:
+        while True:
+            messages = clients.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=_EXPORT_VISIBILITY_SECONDS,
+                WaitTimeSeconds=_EMPTY_WAIT_SECONDS,
+            ).get("Messages", [])
+            if not messages:
+                return report
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                if message["MessageId"] in seen:
+                    report.repeated += 1
+                    continue
+                seen.add(message["MessageId"])
+                out.write(json.dumps(_alert_body(message["Body"])) + "\n")
+                report.written += 1
+    finally:
+        _show_again(clients, queue_url, handles)
+
+
+def _show_again(clients: AwsClients, queue_url: str, handles: list[str]) -> None:
+    """Make the messages read visible to the queue's other readers now, ten per call."""
+    for start in range(0, len(handles), 10):
+        part = handles[start : start + 10]
+        clients.sqs.change_message_visibility_batch(
             QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=_EXPORT_VISIBILITY_SECONDS,
-            WaitTimeSeconds=_EMPTY_WAIT_SECONDS,
-        ).get("Messages", [])
-        if not messages:
-            return report
-        for message in messages:
-            if message["MessageId"] in seen:
-                report.repeated += 1
-                continue
-            seen.add(message["MessageId"])
-            out.write(json.dumps(_alert_body(message["Body"])) + "\n")
-            report.written += 1
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(part)
+            ],
+        )
 
 
 def _alert_body(body: str) -> Any:
