@@ -30,7 +30,11 @@ _ACCOUNT = re.compile(r"^C[0-9]{1,20}$")
 
 
 class NotBlockedError(FdsError):
-    """The account is not on the block list."""
+    """The account is not on the block list; ``unblocks`` are its recorded past unblocks."""
+
+    def __init__(self, message: str, unblocks: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.unblocks = unblocks or []
 
 
 def check_account(account: str) -> str:
@@ -67,7 +71,7 @@ def show_blocked(clients: AwsClients, names: ResourceNames, account: str) -> dic
     history = list(unblock_history(clients, names, account))
     if item is None:
         past = f"; unblocked {len(history)} time(s) before" if history else ""
-        raise NotBlockedError(f"{account} is not on the block list{past}")
+        raise NotBlockedError(f"{account} is not on the block list{past}", history)
     return {**_plain(item), "unblocks": history}
 
 

@@ -67,7 +67,12 @@ def blocklist_show(account: AccountArgument) -> None:
     """One account's block-list entry and its past unblocks, as JSON; exit 1 if not blocked."""
     configure_logging()
     settings = load_settings()
-    entry = blocklist_admin.show_blocked(make_clients(settings), settings.names, account)
+    try:
+        entry = blocklist_admin.show_blocked(make_clients(settings), settings.names, account)
+    except blocklist_admin.NotBlockedError as error:
+        # Its history is still worth seeing: who unblocked it, when and why.
+        print(json.dumps({"account": account, "unblocks": error.unblocks}, indent=2))
+        raise
     print(json.dumps(entry, indent=2))
 
 

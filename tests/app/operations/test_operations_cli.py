@@ -37,6 +37,10 @@ def test_block_list_round_trip(local_aws_env, make_decision) -> None:
     assert [json.loads(line)["account"] for line in listed.stdout.splitlines()] == ["C77"]
     assert unblocked.returncode == 0 and "C77 unblocked by" in unblocked.stderr
     assert shown.returncode == 1 and "not on the block list" in shown.stderr
+    # ...and still shows who unblocked it, and why
+    history = json.loads(shown.stdout)
+    assert history["account"] == "C77"
+    assert [unblock["reason"] for unblock in history["unblocks"]] == ["verified"]
 
 
 def test_bad_arguments_say_what_to_fix(local_aws_env, tmp_path: Path) -> None:
