@@ -6,9 +6,11 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -52,9 +54,26 @@ DataOption = Annotated[
     Path | None,
     typer.Option("--data", help="A PaySim CSV to replay; the built-in generator without it."),
 ]
+
+
+def _within(low: float, high: float) -> Callable[[float], float]:
+    """A check of a float option's range that also refuses NaN, which every comparison lets by."""
+
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and low <= value <= high):
+            raise typer.BadParameter(f"{value} is not a number from {low:g} to {high:g}")
+        return value
+
+    return check
+
+
 Rate = Annotated[
     float,
-    typer.Option("--rate", min=0.1, max=100_000, help="Transactions per second to send."),
+    typer.Option(
+        "--rate",
+        callback=_within(0.1, 100_000),
+        help="Transactions per second to send, from 0.1 to 100000.",
+    ),
 ]
 #: The largest --limit: a trillion transactions take more than 100 days at the highest --rate,
 #: and a limit must stay within what itertools.islice takes (sys.maxsize).
@@ -199,6 +218,10 @@ def consume(
     )
     try:
         consumer.start()
+        err_console.print(
+            f"[dim]consuming {escape(settings.names.stream)} with model "
+            f"{escape(consumer.model_version)}; Ctrl-C stops[/dim]"
+        )
         signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
         with contextlib.suppress(KeyboardInterrupt):
             consumer.wait()
@@ -319,7 +342,10 @@ def demo(
 def bench(
     rate: Rate = 1000.0,
     seconds: Annotated[
-        float, typer.Option("--seconds", min=1.0, max=3600.0, help="How long to send.")
+        float,
+        typer.Option(
+            "--seconds", callback=_within(1.0, 3600.0), help="How long to send, 1 to 3600 s."
+        ),
     ] = 60.0,
     shards: Annotated[int, typer.Option("--shards", min=1, max=64)] = 2,
     consumers: Annotated[

@@ -115,6 +115,11 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
             the classifier whose version ``model.json`` records.
     """
     directory = Path(directory) if directory else DEFAULT_MODEL_DIR
+    if directory.is_file():
+        raise ModelError(
+            f"{directory} is a file: point --model at a model directory (one `fds train --out` "
+            "wrote, holding model.cbm and model.json)"
+        )
     model_file, metadata_file = directory / MODEL_FILE, directory / METADATA_FILE
     for needed in (model_file, metadata_file):
         if not needed.is_file():

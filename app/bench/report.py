@@ -81,7 +81,7 @@ def render_scoring(result: ScoringResult, console: Console) -> None:
     table = Table(title="Features + scoring alone (one thread)", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
-    table.add_row("batches of", f"{result.batch_size} ({result.batches} scored)")
+    table.add_row("batch size / batches scored", f"{result.batch_size} / {result.batches}")
     table.add_row("throughput per core", f"{result.batch_tps_per_core:,.0f} tx/s")
     table.add_row(
         "single transaction p50 / p99", f"{result.single_ms_p50} / {result.single_ms_p99} ms"

@@ -163,6 +163,10 @@ class Consumer:
             worker.start()
 
     @property
+    def model_version(self) -> str:
+        return self._model.version
+
+    @property
     def readers(self) -> list[ShardWorker]:
         """The shard readers running now (with leases, those of the shards held)."""
         if self._leases is not None:

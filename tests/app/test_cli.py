@@ -103,12 +103,20 @@ def test_cli_evaluate_with_a_bad_step_range_fails(runner: CliRunner, synthetic_c
     assert "9-1" in str(result.exception)
 
 
-@pytest.mark.parametrize("rate", ["0", "-5", "200000"])
-def test_cli_demo_rate_out_of_range_is_a_usage_error(runner: CliRunner, rate: str) -> None:
-    result = runner.invoke(app, ["demo", "--rate", rate, "--limit", "10"])
+@pytest.mark.parametrize(
+    ("command", "option"), [("demo", "--rate"), ("produce", "--rate"), ("bench", "--seconds")]
+)
+@pytest.mark.parametrize("value", ["0", "-5", "200000", "nan", "inf"])
+def test_cli_a_rate_or_duration_out_of_range_is_a_usage_error(
+    runner: CliRunner, command: str, option: str, value: str
+) -> None:
+    # A --limit keeps the demo and the generator short should the value be taken.
+    limit = [] if command == "bench" else ["--limit", "10"]
+    result = runner.invoke(app, [command, option, value, *limit])
 
-    assert result.exit_code == 2, f"--rate {rate}: exit {result.exit_code}: {result.output}"
-    assert "--rate" in result.output, f"the option should be named: {result.output}"
+    assert result.exit_code == 2, f"{option} {value}: exit {result.exit_code}: {result.output}"
+    said = " ".join(result.output.replace("│", " ").split())
+    assert option in said and "is not a number from" in said, f"unclear: {said}"
 
 
 def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> None:

@@ -173,6 +173,16 @@ def test_load_model_missing_directory_names_the_file(tmp_path: Path) -> None:
     assert str(missing / MODEL_FILE) in str(raised.value), f"message: {raised.value}"
 
 
+def test_load_model_a_file_instead_of_a_directory_says_to_give_a_directory(
+    tmp_path: Path,
+) -> None:
+    given = tmp_path / "small.csv"
+    given.write_text("step,type\n")
+
+    with pytest.raises(ModelError, match=r"small\.csv is a file: point --model at a model dir"):
+        load_model(given)
+
+
 def test_load_model_missing_metadata_names_the_file(model_copy: Path) -> None:
     (model_copy / METADATA_FILE).unlink()
 
