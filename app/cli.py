@@ -366,6 +366,13 @@ def bench(
     p99_target_ms: Annotated[
         float, typer.Option("--p99-target-ms", min=1.0, help="The p99 a sweep step must hold.")
     ] = 1000.0,
+    compare_consumers: Annotated[
+        bool,
+        typer.Option(
+            "--compare-consumers",
+            help="Run one consumer, then --consumers, at the same rate; report the ratio.",
+        ),
+    ] = False,
     model: ModelOption = None,
     verbose: Verbose = False,
 ) -> None:
@@ -398,6 +405,27 @@ def bench(
         report.render_scoring(result, console)
         if json_path is not None:
             report.write_json(json_path, result)
+        return
+
+    if compare_consumers:
+        if consumers < 2 or sweep:
+            raise typer.BadParameter(
+                "compares one consumer with several: give --consumers 2 or more, without --sweep",
+                param_hint="--compare-consumers",
+            )
+        runs = [
+            run_pipeline(
+                PipelineOptions(
+                    rate=rate, seconds=seconds, shards=shards, consumers=count, data=data
+                )
+            )
+            for count in (1, consumers)
+        ]
+        report.render_pipeline(runs, console)
+        report.render_scaling(runs[0], runs[1], console)
+        if json_path is not None:
+            ratio = report.scaling_ratio(runs[0], runs[1])
+            report.write_json(json_path, {"throughput_ratio": ratio, "runs": runs})
         return
 
     results = []

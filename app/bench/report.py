@@ -67,6 +67,33 @@ def render_sweep(results: list[PipelineResult], target_ms: float, console: Conso
     console.print(f"highest rate held: {best:g} tx/s" if best else "no rate held the target")
 
 
+def render_scaling(one: PipelineResult, many: PipelineResult, console: Console) -> None:
+    """One consumer against several, measured in one invocation at one offered rate."""
+    table = Table(
+        title=f"{many.consumers} consumers against 1 at {one.offered_rate_tps:g} tx/s offered"
+    )
+    for column in ("consumers", "throughput", "p99 ms", "local AWS CPU", "consumers' CPU"):
+        table.add_column(column, justify="right")
+    for result in (one, many):
+        server = [u.cpu_percent for u in result.processes if u.name == "local AWS"]
+        readers = [u.cpu_percent for u in result.processes if u.name.startswith("consumer")]
+        table.add_row(
+            str(result.consumers),
+            f"{result.throughput_tps}",
+            f"{result.latency_ms['p99']}",
+            f"{server[0] if server else '?'}% of a core",
+            f"{round(sum(readers), 1)}% of a core",
+        )
+    console.print(table)
+    console.print(f"throughput ratio {many.consumers}:1 = {scaling_ratio(one, many)}")
+
+
+def scaling_ratio(one: PipelineResult, many: PipelineResult) -> float | None:
+    if not one.throughput_tps:
+        return None
+    return round(many.throughput_tps / one.throughput_tps, 2)
+
+
 def sweep_held(result: PipelineResult, target_ms: float) -> bool:
     p99 = result.latency_ms["p99"]
     return result.held and p99 is not None and p99 <= target_ms

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,10 +11,14 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
 
 from app.bench.pipeline import PipelineOptions, PipelineResult, run_pipeline
-from app.bench.report import highest_held, sweep_held
+from app.bench.report import highest_held, render_scaling, scaling_ratio, sweep_held
 from app.bench.scoring import measure_scoring, sample_transactions
+from app.bench.usage import ProcessUsage
+from app.cli import app
 from app.sources.synthetic import synthetic_transactions
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -44,6 +49,31 @@ def test_a_sweep_step_holds_only_with_everything_decided_at_rate_within_target()
     steps = [result(1000, 40), result(2000, 80), result(3000, 300)]
     assert highest_held(steps, target_ms=100) == 2000
     assert highest_held([result(1000, 300)], target_ms=100) is None
+
+
+def test_scaling_reports_the_ratio_and_each_runs_cpu() -> None:
+    # Given one consumer at 7000 tx/s and two at 6300, measured in one invocation
+    one = result(8000, 500, throughput=7000)
+    two = dataclasses.replace(result(8000, 250, throughput=6300), consumers=2)
+    one.processes.append(ProcessUsage("local AWS", cpu_seconds=18.0, cpu_percent=81.4))
+    two.processes.append(ProcessUsage("local AWS", cpu_seconds=20.0, cpu_percent=81.8))
+
+    # When it is reported
+    console = Console(record=True, width=200)
+    render_scaling(one, two, console)
+
+    # Then the ratio and the server's share of the CPU are printed
+    text = console.export_text()
+    assert scaling_ratio(one, two) == 0.9
+    assert "throughput ratio 2:1 = 0.9" in text
+    assert "81.4% of a core" in text and "81.8% of a core" in text
+
+
+def test_cli_compare_consumers_needs_several(restore_logging) -> None:
+    outcome = CliRunner().invoke(app, ["bench", "--compare-consumers", "--consumers", "1"])
+
+    assert outcome.exit_code == 2
+    assert "--consumers 2 or more" in " ".join(outcome.output.replace("│", " ").split())
 
 
 def test_scoring_measure_scores_whole_batches_and_single_transactions(model) -> None:
