@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from app.aws import AwsClients, is_loopback, make_clients
 from app.local.provision import provision
@@ -365,3 +366,36 @@ def restore_logging() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+class FaultyClient:
+    """A boto3 client whose ``method`` fails on the calls ``fails`` picks (numbered from 1)
+    with an AWS error of ``code``, as the service would; everything else is passed on."""
+
+    def __init__(
+        self, client: Any, method: str, fails: Callable[[int], bool], code: str = "Throttling"
+    ) -> None:
+        self._client = client
+        self._method = method
+        self._fails = fails
+        self._code = code
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._client, name)
+        if name != self._method:
+            return real
+
+        def call(**kwargs: Any) -> Any:
+            self.calls += 1
+            if self._fails(self.calls):
+                raise ClientError({"Error": {"Code": self._code, "Message": "injected"}}, name)
+            return real(**kwargs)
+
+        return call
+
+
+@pytest.fixture
+def faulty() -> type[FaultyClient]:
+    """``FaultyClient``, for test modules: ``faulty(sns, "publish_batch", lambda n: n == 2)``."""
+    return FaultyClient

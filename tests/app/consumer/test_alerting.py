@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from app.consumer.alerting import MARK_OPERATION, PUBLISH_OPERATION, AlertSender
 from app.consumer.effects import Effects
 from app.consumer.stats import ConsumerStats
@@ -71,26 +69,6 @@ def test_alert_sender_lone_batch_goes_out_after_the_wait(local_aws_env, make_dec
     sender.close()
 
 
-class FailingCall:
-    """An SNS client whose PublishBatch call number ``fail_on`` (from 1) raises a throttle."""
-
-    def __init__(self, sns: Any, fail_on: int) -> None:
-        self._sns = sns
-        self._fail_on = fail_on
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sns, name)
-
-    def publish_batch(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls == self._fail_on:
-            raise ClientError(
-                {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PublishBatch"
-            )
-        return self._sns.publish_batch(**kwargs)
-
-
 class PartlyFailing:
     """An SNS client whose first PublishBatch answers half of the entries as failed."""
 
@@ -115,10 +93,10 @@ class PartlyFailing:
 
 
 def test_an_outage_in_the_middle_of_a_group_repeats_no_alert_sent_before_it(
-    local_aws_env, make_decision
+    local_aws_env, make_decision, faulty
 ) -> None:
     # Given fifteen frauds handed in together, and SNS failing on the second call of the group
-    sns = FailingCall(local_aws_env.clients.sns, fail_on=2)
+    sns = faulty(local_aws_env.clients.sns, "publish_batch", lambda n: n == 2)
     effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
     sender = AlertSender(effects, threads=1, coalesce_seconds=0.5)
     frauds = [
@@ -153,34 +131,16 @@ def test_entries_sns_answers_as_failed_are_sent_again_alone(local_aws_env, make_
     assert sns.calls == 2
 
 
-class FailingBatchWrite:
-    """A DynamoDB client whose first BatchWriteItem raises a throttle."""
-
-    def __init__(self, dynamodb: Any) -> None:
-        self._dynamodb = dynamodb
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._dynamodb, name)
-
-    def batch_write_item(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls == 1:
-            raise ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
-                "BatchWriteItem",
-            )
-        return self._dynamodb.batch_write_item(**kwargs)
-
-
 def retries(stats: ConsumerStats, operation: str) -> float | None:
     return stats.metrics.registry.get_sample_value("fds_retries_total", {"operation": operation})
 
 
-def test_alert_sender_counts_each_retry_by_operation(local_aws_env, make_decision) -> None:
+def test_alert_sender_counts_each_retry_by_operation(local_aws_env, make_decision, faulty) -> None:
     # Given SNS failing the first publish, and DynamoDB the first write to the alerts ledger
-    sns = FailingCall(local_aws_env.clients.sns, fail_on=1)
-    dynamodb = FailingBatchWrite(local_aws_env.clients.dynamodb)
+    sns = faulty(local_aws_env.clients.sns, "publish_batch", lambda n: n == 1)
+    dynamodb = faulty(
+        local_aws_env.clients.dynamodb, "batch_write_item", lambda n: n == 1, "ThrottlingException"
+    )
     clients = local_aws_env.with_clients(sns=sns, dynamodb=dynamodb)
     effects = Effects(clients, local_aws_env.resources)
     stats = ConsumerStats()
@@ -238,10 +198,10 @@ def test_alerts_the_ledger_knows_went_out_are_not_sent_again(local_aws_env, make
 
 
 def test_each_call_of_alerts_is_in_the_ledger_as_soon_as_it_is_out(
-    local_aws_env, make_decision, poll
+    local_aws_env, make_decision, poll, faulty
 ) -> None:
     # Given fifteen frauds handed in together, and SNS failing from its second call on
-    sns = FailingFrom(local_aws_env.clients.sns, 2)
+    sns = faulty(local_aws_env.clients.sns, "publish_batch", lambda n: n >= 2)
     effects = Effects(local_aws_env.with_clients(sns=sns), local_aws_env.resources)
     sender = AlertSender(effects, threads=1, coalesce_seconds=0.5)
     frauds = [
@@ -262,21 +222,3 @@ def test_each_call_of_alerts_is_in_the_ledger_as_soon_as_it_is_out(
         assert not sender.settle(SHARD_A, wait=False), "five alerts are still out"
     finally:
         sender.close()
-
-
-class FailingFrom:
-    """An SNS client whose PublishBatch calls fail from call number ``first`` on."""
-
-    def __init__(self, sns: Any, first: int) -> None:
-        self._sns = sns
-        self._first = first
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sns, name)
-
-    def publish_batch(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls >= self._first:
-            raise ClientError({"Error": {"Code": "Throttling", "Message": "down"}}, "PublishBatch")
-        return self._sns.publish_batch(**kwargs)

@@ -351,12 +351,12 @@ def test_batch_processor_replay_keeps_an_earlier_normal_of_an_account_blocked_la
 
 
 def test_batch_processor_replay_sends_an_alert_a_crash_left_unsent(
-    local_aws_env, make_processor, make_batch, make_fraud_row
+    local_aws_env, make_processor, make_batch, make_fraud_row, faulty
 ) -> None:
     # Given a batch whose consumer blocked the sender but died before alerting
     records = make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C64")])
     dying = make_processor(
-        local_aws_env.with_clients(sns=FailingPublish(local_aws_env.clients.sns, 10_000)),
+        local_aws_env.with_clients(sns=faulty(local_aws_env.clients.sns, "publish_batch", bool)),
         settled=False,
     )
     dying.process(SHARD, records)
@@ -416,31 +416,11 @@ def test_align_with_log_only_counts_batches_after_the_saved_place(
     assert effects.logged_batch_starts(SHARD, after=records[3]["SequenceNumber"]) == []
 
 
-class FailingPublish:
-    """An SNS client whose first publish_batch calls fail as a service error would."""
-
-    def __init__(self, sns: Any, failures: int = 1) -> None:
-        self._sns = sns
-        self._failures = failures
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sns, name)
-
-    def publish_batch(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls <= self._failures:
-            raise ClientError(
-                {"Error": {"Code": "InternalError", "Message": "injected"}}, "PublishBatch"
-            )
-        return self._sns.publish_batch(**kwargs)
-
-
 def test_batch_processor_failed_alert_is_retried_in_the_background(
-    local_aws_env, make_processor, make_batch, make_fraud_row
+    local_aws_env, make_processor, make_batch, make_fraud_row, faulty
 ) -> None:
     # Given an alert topic that fails once
-    sns = FailingPublish(local_aws_env.clients.sns)
+    sns = faulty(local_aws_env.clients.sns, "publish_batch", lambda n: n == 1, "InternalError")
     processor = make_processor(local_aws_env.with_clients(sns=sns), settled=False)
 
     # When a batch with a takeover is processed, the decision is durable at once
@@ -455,10 +435,10 @@ def test_batch_processor_failed_alert_is_retried_in_the_background(
 
 
 def test_batch_processor_unpublished_alert_holds_the_shard_place(
-    local_aws_env, make_processor, make_batch, make_fraud_row
+    local_aws_env, make_processor, make_batch, make_fraud_row, faulty
 ) -> None:
     # Given an alert topic that keeps failing
-    sns = FailingPublish(local_aws_env.clients.sns, failures=10_000)
+    sns = faulty(local_aws_env.clients.sns, "publish_batch", bool, "InternalError")
     processor = make_processor(local_aws_env.with_clients(sns=sns), settled=False)
     processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C63")]))
 
@@ -470,28 +450,11 @@ def test_batch_processor_unpublished_alert_holds_the_shard_place(
     assert local_aws_env.inbox_alerts() == []
 
 
-class FailingPutObject:
-    """An S3 client whose first put_object call fails as a service error would."""
-
-    def __init__(self, s3: Any) -> None:
-        self._s3 = s3
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._s3, name)
-
-    def put_object(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        if self.calls == 1:
-            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "Put")
-        return self._s3.put_object(**kwargs)
-
-
 def test_batch_processor_retried_batch_sends_and_counts_its_dead_letters_once(
-    local_aws_env, make_processor, make_kinesis_record, make_row
+    local_aws_env, make_processor, make_kinesis_record, make_row, faulty
 ) -> None:
     # Given a batch with a bad record whose decisions log write fails the first time
-    s3 = FailingPutObject(local_aws_env.clients.s3)
+    s3 = faulty(local_aws_env.clients.s3, "put_object", lambda n: n == 1, "InternalError")
     processor = make_processor(local_aws_env.with_clients(s3=s3))
     records = [
         make_kinesis_record(make_row(tx_id="ok-1", nameOrig="C81"), sequence_number=1),
