@@ -36,9 +36,12 @@ SUMMARY_KEYS = {
 }
 
 
-def run_fds(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``fds ARGS`` as a child process; wide columns so rich never wraps a path."""
-    env = {**os.environ, "COLUMNS": "1000"}
+def run_fds(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``fds ARGS`` as a child process, with ``env`` added to this one's; wide columns so rich
+    never wraps a path."""
+    env = {"COLUMNS": "1000", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=REPO_ROOT,
@@ -145,18 +148,10 @@ def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> No
 
 def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path) -> None:
     # Given AWS_ENDPOINT_URL with a port that is not a number
-    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:notaport", "COLUMNS": "1000"}
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:notaport"}
 
     # When a command that reaches AWS runs
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "blocklist", "list"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_fds("blocklist", "list", env=env, timeout=60)
 
     # Then it fails with one line naming the bad port and the fix, not a traceback
     assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
@@ -170,18 +165,10 @@ def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path)
 )
 def test_cli_a_bad_fds_variable_is_one_line_naming_it(command: list[str]) -> None:
     # Given an FDS_* variable that is not a number where a port is expected
-    env = {**os.environ, "FDS_METRICS_PORT": "abc", "COLUMNS": "1000"}
+    env = {"FDS_METRICS_PORT": "abc"}
 
     # When a command that reads the settings runs
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *command],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_fds(*command, env=env, timeout=60)
 
     # Then it fails at once with one line naming the variable, its value and what it expects
     assert result.returncode == 1, f"{command}: exit {result.returncode}: {result.stderr}"
@@ -276,23 +263,10 @@ def test_cli_a_name_aws_refuses_or_lacks_is_one_line_saying_which(
     local_aws_env, variables: dict[str, str], said: str
 ) -> None:
     # Given the local AWS, and settings naming resources it refuses or does not have
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": local_aws_env.endpoint_url,
-        "COLUMNS": "1000",
-        **variables,
-    }
+    env = {"AWS_ENDPOINT_URL": local_aws_env.endpoint_url, **variables}
 
     # When the operators' export runs
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "decisions", "export"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_fds("decisions", "export", env=env, timeout=60)
 
     # Then it fails with one message saying what is wrong and how to fix it, not a traceback
     assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
