@@ -32,9 +32,10 @@ logger = logging.getLogger(__name__)
 #: logging stays structured.
 decision_log = logging.getLogger("fds.decisions")
 
-#: Transactions per shard whose ids are remembered to catch duplicates: about 10 MB per shard,
-#: and at 1,000 transactions a second per shard, the last 50 seconds.
-_DUPLICATE_WINDOW = 50_000
+#: Transactions per shard whose ids are remembered to catch duplicates: about 4 MB per shard,
+#: and at 500 transactions a second per shard (1 MB/s of records), the last 40 seconds; a
+#: producer's retried send comes back within seconds.
+_DUPLICATE_WINDOW = 20_000
 
 
 class BatchProcessor:

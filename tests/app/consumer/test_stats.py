@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.consumer.stats import ConsumerStats
+from app.consumer.stats import ConsumerStats, SampleWindow
 
 DURABLE_AT = 1_700_000_000.0
 WEEK_SECONDS = 7 * 24 * 3600
@@ -144,3 +144,17 @@ def test_record_retry_counts_per_operation_and_per_consumer() -> None:
     assert retries(first, "get_records") == 2, "read retries"
     assert retries(first, "alerts_publish") == 1, "publish retries"
     assert retries(second, "get_records") is None, "the other consumer's registry was counted"
+
+
+def test_sample_window_keeps_the_latest_samples_in_order_within_its_limit() -> None:
+    # Given a window of two blocks of four samples
+    window = SampleWindow(limit=8, block=4)
+
+    # When eleven samples go in
+    for value in range(11):
+        window.append(float(value))
+
+    # Then the oldest whole block was dropped, and what is kept is in order
+    assert len(window) == 7
+    assert list(window) == [4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    assert window.values().dtype.itemsize == 8, "samples must be packed floats"
