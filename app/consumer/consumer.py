@@ -53,22 +53,9 @@ class Consumer:
         self._processor: BatchProcessor | None = None
 
     def start(self) -> None:
+        """Check every resource, load what the readers share, and start reading."""
         names = self._settings.names
-        resources = resolve(self._clients, names)
-        effects = Effects(self._clients, resources, on_retry=self.stats.record_retry)
-        try:
-            identity = stream_identity(self._clients.kinesis, names.stream)
-            checkpoints = CheckpointStore(self._clients, names.checkpoint_table, identity)
-            effects.warm_up()
-            checkpoints.load("warm-up")
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in _MISSING_RESOURCE_CODES:
-                raise
-            raise AwsSetupError(
-                f"a resource the consumer needs is missing ({error}); the names in use are "
-                f"{names.model_dump()}: start `fds local serve`, deploy the stack, or correct "
-                "the FDS_* name settings"
-            ) from error
+        effects, checkpoints, identity = self._open_resources()
         if self._settings.read_mode == "fan-out":
             self._fan_out_arn = resolve_consumer_arn(
                 self._clients.kinesis, names.stream, self._settings.stream_consumer_name
@@ -85,20 +72,50 @@ class Consumer:
             self._start_pinned(processor, checkpoints)
             what = f"{len(self._workers)} pinned shards"
         else:
-            self._leases = LeaseCoordinator(
-                self._clients,
-                LeaseTable(self._clients, names.checkpoint_table, identity),
-                names.stream,
-                lambda shard_id, stop: self._new_worker(shard_id, stop, processor, checkpoints),
-                owner=self._settings.consumer_id or default_owner_id(),
-                lease_seconds=self._settings.lease_seconds,
-            )
-            # The first round runs here, so a consumer that starts reads at once and a
-            # missing table or stream is an error of start rather than of a thread.
-            self._leases.balance()
-            self._leases.start()
-            what = f"shards by lease as {self._leases.owner}, holding {self._leases.held}"
+            leases = self._start_leased(processor, checkpoints, identity)
+            what = f"shards by lease as {leases.owner}, holding {leases.held}"
         logger.info("consumer started on %s: %s, model %s", names.stream, what, self._model.version)
+
+    def _open_resources(self) -> tuple[Effects, CheckpointStore, str]:
+        """The effects and the checkpoints, each resource touched once so a missing one is
+        said now, by name; and the stream's identity (name and creation time)."""
+        names = self._settings.names
+        resources = resolve(self._clients, names)
+        effects = Effects(self._clients, resources, on_retry=self.stats.record_retry)
+        try:
+            identity = stream_identity(self._clients.kinesis, names.stream)
+            checkpoints = CheckpointStore(self._clients, names.checkpoint_table, identity)
+            effects.warm_up()
+            checkpoints.load("warm-up")
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in _MISSING_RESOURCE_CODES:
+                raise
+            raise AwsSetupError(
+                f"a resource the consumer needs is missing ({error}); the names in use are "
+                f"{names.model_dump()}: start `fds local serve`, deploy the stack, or correct "
+                "the FDS_* name settings"
+            ) from error
+        return effects, checkpoints, identity
+
+    def _start_leased(
+        self, processor: BatchProcessor, checkpoints: CheckpointStore, identity: str
+    ) -> LeaseCoordinator:
+        """Share the stream's shards with the other consumers through leases."""
+        names = self._settings.names
+        leases = LeaseCoordinator(
+            self._clients,
+            LeaseTable(self._clients, names.checkpoint_table, identity),
+            names.stream,
+            lambda shard_id, stop: self._new_worker(shard_id, stop, processor, checkpoints),
+            owner=self._settings.consumer_id or default_owner_id(),
+            lease_seconds=self._settings.lease_seconds,
+        )
+        # The first round runs here, so a consumer that starts reads at once and a missing
+        # table or stream is an error of start rather than of a thread.
+        leases.balance()
+        leases.start()
+        self._leases = leases
+        return leases
 
     def _new_worker(
         self,
@@ -108,7 +125,6 @@ class Consumer:
         checkpoints: CheckpointStore,
         wait_for: threading.Event | None = None,
     ) -> ShardWorker:
-        stream = self._settings.names.stream
         reads: ShardReads
         if self._fan_out_arn is not None:
             reads = FanOutReads(
@@ -117,7 +133,7 @@ class Consumer:
         else:
             reads = PollingReads(
                 self._clients.kinesis,
-                stream,
+                self._settings.names.stream,
                 shard_id,
                 stop,
                 poll_interval_seconds=self._settings.poll_interval_seconds,
