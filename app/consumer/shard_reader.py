@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,11 +15,12 @@ from app.consumer.checkpoints import CheckpointStore
 from app.consumer.processor import BatchProcessor
 from app.consumer.reads import ShardReads
 from app.consumer.stats import ConsumerStats
+from app.pauses import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
-#: Pause before retrying a batch whose effects failed; doubles up to the maximum.
-_RETRY_PAUSE_SECONDS = 0.2
+#: Retries of a step that failed on AWS pause up to this long at first, doubling to the cap.
+_RETRY_BASE_SECONDS = 0.2
 _MAX_RETRY_PAUSE_SECONDS = 5.0
 
 
@@ -110,19 +112,13 @@ class ShardWorker(threading.Thread):
 
     def _load_checkpoint(self) -> str | None:
         """The saved place, waiting out errors (the table unreachable) until told to stop."""
-        pause = _RETRY_PAUSE_SECONDS
-        while True:
-            try:
-                return self._checkpoints.load(self.shard_id)
-            except (ClientError, BotoCoreError) as error:
-                logger.warning(
-                    "cannot read the place of shard %s (%s); retrying",
-                    self.shard_id,
-                    error_code(error),
-                )
-            if self._stopping.wait(pause):
-                return None
-            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+        place: list[str | None] = [None]
+
+        def load() -> None:
+            place[0] = self._checkpoints.load(self.shard_id)
+
+        self._until_done(load, "checkpoint_load", "reading its place")
+        return place[0]
 
     def _align_with_log(self, last: str | None) -> bool:
         """Learn how the logged batches after the place were cut, waiting out errors (the
@@ -130,20 +126,11 @@ class ShardWorker(threading.Thread):
 
         Reading the shard before that would log its replayed batches a second time.
         """
-        pause = _RETRY_PAUSE_SECONDS
-        while True:
-            try:
-                self._processor.align_with_log(self.shard_id, after=last)
-                return True
-            except (ClientError, BotoCoreError) as error:
-                logger.warning(
-                    "cannot read the decisions log of shard %s (%s); retrying",
-                    self.shard_id,
-                    error_code(error),
-                )
-            if self._stopping.wait(pause):
-                return False
-            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
+        return self._until_done(
+            lambda: self._processor.align_with_log(self.shard_id, after=last),
+            "decisions_log_listing",
+            "reading its decisions log",
+        )
 
     def _save_checkpoint(self, sequence_number: str) -> bool:
         """Save the place; a failure only means more records are read again after a restart."""
@@ -164,20 +151,35 @@ class ShardWorker(threading.Thread):
         Returns False when told to stop first; the checkpoint then stays before this batch,
         so whoever reads the shard next processes it again.
         """
-        pause = _RETRY_PAUSE_SECONDS
+        return self._until_done(
+            lambda: self._processor.process(self.shard_id, records),
+            None,  # counted as a batch failure by the processor itself
+            f"a batch of {len(records)} records",
+            details=True,
+        )
+
+    def _until_done(
+        self, step: Callable[[], object], operation: str | None, what: str, details: bool = False
+    ) -> bool:
+        """Run ``step`` until it succeeds, waiting out AWS errors with jittered pauses that
+        double up to a cap; False if told to stop first."""
+        failures = 0
         while True:
             try:
-                self._processor.process(self.shard_id, records)
+                step()
                 return True
             except (ClientError, BotoCoreError, RuntimeError) as error:
+                pause = backoff_seconds(failures, _RETRY_BASE_SECONDS, _MAX_RETRY_PAUSE_SECONDS)
+                failures += 1
                 logger.warning(
-                    "batch of %d records on shard %s failed (%s); retrying in %.1fs",
-                    len(records),
+                    "shard %s: %s failed (%s); retrying in %.1fs",
                     self.shard_id,
+                    what,
                     error_code(error),
                     pause,
-                    exc_info=error,
+                    exc_info=error if details else None,
                 )
+                if operation is not None:
+                    self._stats.record_retry(operation)
             if self._stopping.wait(pause):
                 return False
-            pause = min(pause * 2, _MAX_RETRY_PAUSE_SECONDS)
