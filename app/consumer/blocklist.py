@@ -42,6 +42,7 @@ class BlockList:
         # Blocks written here since the snapshot was taken: the next snapshot includes them.
         self._own: dict[str, tuple[Blocker, float]] = {}
         self._closed = threading.Event()
+        self._refreshing = threading.Lock()
         self.refresh()
         threading.Thread(target=self._keep_fresh, name="blocklist", daemon=True).start()
 
@@ -62,6 +63,19 @@ class BlockList:
             for decision in frauds:
                 blocker = Blocker(decision.tx_id, decision.shard_id, decision.sequence_number)
                 self._own.setdefault(decision.account, (blocker, now))
+
+    def ensure_taken_since(self, moment: float) -> None:
+        """Refresh unless the snapshot was begun at or after ``moment`` (``time.monotonic``).
+
+        A reader that takes a shard over calls this first: the shard's last reader may have
+        blocked accounts moments ago, and their next transactions are on this shard now.
+        Readers starting together share one refresh.
+        """
+        with self._refreshing:
+            with self._lock:
+                if self._snapshot_at >= moment:
+                    return
+            self.refresh()
 
     def refresh(self) -> None:
         started = time.monotonic()

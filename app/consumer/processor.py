@@ -70,6 +70,10 @@ class BatchProcessor:
         """Whether the alerts of this shard's processed batches are out; see ``AlertSender``."""
         return self._alerts.settle(shard_id, wait)
 
+    def catch_up_on_blocks(self, since: float) -> None:
+        """Make sure the block list was read at or after ``since`` (a shard taken over then)."""
+        self._blocklist.ensure_taken_since(since)
+
     def close(self) -> None:
         """Stop retrying alerts (their batches will be read again) and refreshing the block list."""
         self._alerts.close()

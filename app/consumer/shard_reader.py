@@ -70,8 +70,17 @@ class ShardWorker(threading.Thread):
             while not self._wait_for.wait(0.5):
                 if self._stopping.is_set():
                     return
+        acquired = time.monotonic()
         last = self._load_checkpoint()
         if self._stopping.is_set() or not self._align_with_log(last):
+            return
+        # The shard's last reader (another consumer) may have blocked accounts just now; their
+        # blocks reach this consumer's copy of the list only at its next refresh, unless read now.
+        if not self._until_done(
+            lambda: self._processor.catch_up_on_blocks(acquired),
+            "blocklist_refresh",
+            "reading the block list",
+        ):
             return
         logger.info("shard %s acquired, resuming after %s", self.shard_id, last or "its start")
         saved = last

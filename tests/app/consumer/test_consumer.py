@@ -11,6 +11,7 @@ import pytest
 from app.consumer.consumer import Consumer
 from app.errors import AwsSetupError
 from app.producer import StreamProducer
+from app.records import encode_record
 from app.settings import Settings
 from app.sources.synthetic import synthetic_transactions
 
@@ -180,3 +181,62 @@ def test_two_consumers_share_the_shards_and_decide_each_transaction_once(
     assert two.stats.handled > 0, "the second consumer read nothing"
     logged = Counter(d["tx_id"] for d in local_aws_env.decision_log())
     assert logged == Counter(row["tx_id"] for row in first + second), "missing or doubled"
+
+
+def put_on(kinesis: Any, stream: str, row: dict[str, Any]) -> str:
+    """Put one row keyed by its sender, as the producer does; the shard it went to."""
+    response = kinesis.put_record(
+        StreamName=stream, Data=encode_record(row), PartitionKey=str(row["nameOrig"])
+    )
+    return str(response["ShardId"])
+
+
+def test_a_shard_taken_over_refuses_what_its_last_reader_just_blocked(
+    local_aws_env, model, poll, make_fraud_row, make_row
+) -> None:
+    # Given two consumers sharing the shards, the second one's block list read before any block
+    # (and not refreshed by itself for a long while)
+    kinesis, stream = local_aws_env.clients.kinesis, local_aws_env.names.stream
+    settings = SETTINGS.model_copy(update={"lease_seconds": 1.5})
+    first = Consumer(local_aws_env.clients, settings.model_copy(update={"consumer_id": "a"}), model)
+    second = Consumer(
+        local_aws_env.clients,
+        settings.model_copy(update={"consumer_id": "b", "blocklist_refresh_seconds": 1000.0}),
+        model,
+    )
+    first.start()
+    second.start()
+    try:
+        poll(
+            lambda: len(first.readers) == 1 and len(second.readers) == 1,
+            timeout=30,
+            what="the shards to be split",
+        )
+        # A takeover by an account whose shard the first consumer reads
+        first_shard = first.readers[0].shard_id
+        account = next(
+            f"C90000{n:04d}"
+            for n in range(1000)
+            if put_on(kinesis, stream, make_row(tx_id=f"probe-{n}", nameOrig=f"C90000{n:04d}"))
+            == first_shard
+        )
+        put_on(kinesis, stream, make_fraud_row(tx_id="takeover", nameOrig=account))
+        poll(lambda: first.stats.verdicts["fraud"] == 1, timeout=30, what="the takeover")
+
+        # When the first consumer stops and the second takes its shard over
+        first.stop()
+        poll(lambda: len(second.readers) == 2, timeout=30, what="the shard to change hands")
+
+        # Then the account's next payment, now read by the second, is refused
+        put_on(kinesis, stream, make_row(tx_id="after", nameOrig=account))
+        poll(
+            lambda: any(d["tx_id"] == "after" for d in local_aws_env.decision_log()),
+            timeout=30,
+            what="the payment after the takeover",
+        )
+    finally:
+        second.stop()
+        first.stop()
+    verdicts = {d["tx_id"]: d["verdict"] for d in local_aws_env.decision_log()}
+    assert verdicts["takeover"] == "fraud"
+    assert verdicts["after"] == "refused", "the block of the shard's last reader was missed"

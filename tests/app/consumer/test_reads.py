@@ -76,6 +76,9 @@ class Recording:
     def align_with_log(self, shard_id: str, after: str | None) -> None:
         pass
 
+    def catch_up_on_blocks(self, since: float) -> None:
+        pass
+
     def process(self, shard_id: str, records: list[dict[str, Any]]) -> list[Any]:
         self.processed += [r["SequenceNumber"] for r in records]
         return []

@@ -34,6 +34,9 @@ class FlakyProcessor:
     def align_with_log(self, shard_id: str, after: str | None) -> None:
         self.aligned_after = after
 
+    def catch_up_on_blocks(self, since: float) -> None:
+        pass
+
     def process(self, shard_id: str, records: list[dict[str, Any]]) -> list[Any]:
         self.calls += 1
         if self._error is not None and self.calls == 1:
