@@ -61,6 +61,10 @@ class StreamRecreatedError(FdsError):
     """The stream under the consumer's name is not the one it started on."""
 
 
+class DuplicateOwnerError(FdsError):
+    """Another running consumer holds leases under this consumer's name."""
+
+
 def default_owner_id() -> str:
     """``host:pid:n``: unique among live consumers, and the same for a container restarted in
     its pod (same host name, same process id 1), which may then take its leases back at once.
@@ -343,9 +347,11 @@ class LeaseCoordinator(threading.Thread):
         return seen is not None and now - seen[2] >= self._lease_seconds
 
     def _takeable(self, lease: Lease | None, now: float) -> bool:
-        # A lease under our own name that we do not hold was left by an earlier run of this
-        # very consumer (a restarted container), which is dead: take it back at once.
-        return lease is None or lease.owner == self.owner or self._expired(lease, now)
+        # At start, a lease under our own name was left by an earlier run of this very
+        # consumer (a container restarted in its pod), which is dead: take it back at once.
+        # Later, only a second consumer under our name can hold one, and it must not be taken.
+        own_and_left = lease is not None and lease.owner == self.owner and self.rounds == 0
+        return lease is None or own_and_left or self._expired(lease, now)
 
     @staticmethod
     def _readable(shard: dict[str, Any], leases: dict[str, Lease], listed: set[str]) -> bool:
@@ -392,6 +398,20 @@ class LeaseCoordinator(threading.Thread):
             ):
                 self._hand_over(shard_id, entry, current)
                 continue
+            if (
+                renewed is None
+                and current is not None
+                and current.owner == self.owner
+                and current.counter != entry.lease.counter
+            ):
+                # Our name, a counter we did not move: a second consumer runs under our name,
+                # and the two would take the shard from each other for ever.
+                self._drop(shard_id, entry)
+                raise DuplicateOwnerError(
+                    f"another running consumer holds shard {shard_id} under this consumer's "
+                    f"name {self.owner!r}: give each consumer its own FDS_CONSUMER_ID, or leave "
+                    "it unset"
+                )
             if renewed is None:
                 logger.warning("lost the lease of shard %s; stopping its reader", shard_id)
                 self._drop(shard_id, entry)

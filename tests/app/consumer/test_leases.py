@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from app.consumer.checkpoints import stream_identity
-from app.consumer.leases import Lease, LeaseCoordinator, LeaseTable, StreamRecreatedError
+from app.consumer.leases import (
+    DuplicateOwnerError,
+    Lease,
+    LeaseCoordinator,
+    LeaseTable,
+    StreamRecreatedError,
+)
 
 STREAM = "lease-test-stream"
 LEASE_SECONDS = 10.0
@@ -381,3 +387,24 @@ def test_a_stream_created_again_under_its_name_stops_the_coordinator_clearly(
         assert fresh.read(["shardId-000000000000"]) == {}
     finally:
         kinesis.delete_stream(StreamName=STREAM)
+
+
+def test_two_running_consumers_under_one_name_are_told_apart_not_left_to_fight(
+    stream, coordinators
+) -> None:
+    # Given a consumer holding every shard, and a second started under the same name (as a
+    # restarted container would be, but this one's twin is alive)
+    clock = Clock()
+    a = coordinators("same", clock)
+    a.balance()
+    twin = coordinators("same", clock)
+    twin.balance()  # at its start it takes what bears its name, as after a restart
+
+    # When the first renews, Then it stops with an error saying what to change
+    with pytest.raises(DuplicateOwnerError, match="give each consumer its own FDS_CONSUMER_ID"):
+        a.balance()
+
+    # And a later round of the twin does not take leases under its name from a live holder
+    held = twin.held
+    twin.balance()
+    assert twin.held == held
