@@ -196,7 +196,7 @@ def consume(
     verbose: Verbose = False,
 ) -> None:
     """Read every shard, score and act, until Ctrl-C or SIGTERM."""
-    from app.aws import make_clients
+    from app.aws import endpoint_from_environment, is_loopback, make_clients
     from app.consumer.consumer import Consumer
     from app.consumer.health import HealthEndpoint
     from ml.model import load_model
@@ -205,6 +205,12 @@ def consume(
     if stats_json is not None:
         check_output_file(stats_json, "--stats-json")
     settings = load_settings()
+    if settings.read_mode == "fan-out" and is_loopback(endpoint_from_environment()):
+        raise FdsError(
+            f"FDS_READ_MODE=fan-out needs SubscribeToShard, which the local AWS at "
+            f"{endpoint_from_environment()} does not serve: set FDS_READ_MODE=polling, or unset "
+            f"{ENDPOINT_ENV} to read a stack's stream on AWS"
+        )
     consumer = Consumer(make_clients(settings), settings, load_model(model or settings.model_dir))
     endpoint = (
         HealthEndpoint(
@@ -364,7 +370,12 @@ def bench(
         typer.Option("--sweep", help="Run at rate, 2×rate, 3×rate… until the p99 target breaks."),
     ] = False,
     p99_target_ms: Annotated[
-        float, typer.Option("--p99-target-ms", min=1.0, help="The p99 a sweep step must hold.")
+        float,
+        typer.Option(
+            "--p99-target-ms",
+            callback=_within(1.0, 3_600_000.0),
+            help="The p99 a sweep step must hold, in ms.",
+        ),
     ] = 1000.0,
     compare_consumers: Annotated[
         bool,
@@ -397,6 +408,12 @@ def bench(
     # processes run in the local environment.
     settings = load_settings(environment="local")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if scoring and (sweep or compare_consumers):
+        raise typer.BadParameter(
+            "--scoring measures the model alone, without the pipeline: drop --sweep and "
+            "--compare-consumers, or --scoring",
+            param_hint="--scoring",
+        )
     if scoring:
         from app.sources.csv_replay import replay_csv
 

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(
         default=0.02,
         ge=0.0,
+        le=10.0,
+        allow_inf_nan=False,
         description="Least time between the starts of two reads of one shard, in seconds. Real "
         "Kinesis allows 5 reads per second per shard, so 0.2 there; the local server has no "
         "such limit, but every read and batch costs it several calls, so reading back to back "
@@ -120,6 +122,8 @@ class Settings(BaseSettings):
     blocklist_refresh_seconds: float = Field(
         default=5.0,
         gt=0.0,
+        le=3600.0,
+        allow_inf_nan=False,
         description="How often the consumer re-reads the whole block list, in seconds: a block "
         "written by someone other than this consumer (an operator) takes effect within it.",
     )
@@ -153,12 +157,12 @@ class Settings(BaseSettings):
         default=10.0,
         ge=1.0,
         le=300.0,
+        allow_inf_nan=False,
         description="How long a shard lease lasts without renewal: a consumer that dies loses "
         "its shards to the others after about this long (renewed three times per period).",
     )
     consumer_id: str | None = Field(
         default=None,
-        min_length=1,
         max_length=200,
         description="Name under which this consumer holds its shard leases; host name, process "
         "id and a counter when unset, which a container restarted in its pod keeps.",
@@ -185,6 +189,13 @@ class Settings(BaseSettings):
     alerts_topic_name: str | None = None
     alerts_inbox_queue_name: str | None = None
     dead_letter_queue_name: str | None = None
+
+    @field_validator("consumer_id")
+    @classmethod
+    def _name_without_edge_spaces(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value != value.strip()):
+            raise ValueError("a name that is not empty and neither starts nor ends with a space")
+        return value
 
     @field_validator("region")
     @classmethod

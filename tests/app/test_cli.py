@@ -273,3 +273,24 @@ def test_cli_a_name_aws_refuses_or_lacks_is_one_line_saying_which(
     assert "Traceback" not in result.stderr, f"expected one message, got a trace: {result.stderr}"
     assert said in result.stderr, result.stderr
     assert "FDS_" in result.stderr, f"the settings to fix should be named: {result.stderr}"
+
+
+def test_cli_consume_in_fan_out_mode_against_the_local_aws_says_it_cannot() -> None:
+    # Given fan-out reading asked for, against a local AWS (which serves no SubscribeToShard)
+    env = {"FDS_READ_MODE": "fan-out", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+
+    # When the consumer starts, Then it stops at once saying what to set instead
+    result = run_fds("consume", env=env, timeout=60)
+
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr}"
+    assert "set FDS_READ_MODE=polling" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("other", [["--sweep"], ["--compare-consumers", "--consumers", "2"]])
+def test_cli_bench_scoring_refuses_options_of_the_pipeline(
+    runner: CliRunner, other: list[str]
+) -> None:
+    result = runner.invoke(app, ["bench", "--scoring", *other])
+
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
+    assert "measures the model alone" in " ".join(result.output.replace("│", " ").split())

@@ -17,6 +17,10 @@ from app.settings import load_settings
         ("FDS_SHARD_IDS", "[1]", "a valid string"),
         ("FDS_ENVIRONMENT", "bad name!", "'local', 'dev' or 'prod'"),
         ("FDS_REGION", "mars-1", "an AWS region such as us-east-1"),
+        ("FDS_POLL_INTERVAL_SECONDS", "inf", "a finite number"),
+        ("FDS_BLOCKLIST_REFRESH_SECONDS", "1e12", "less than or equal to 3600"),
+        ("FDS_LEASE_SECONDS", "nan", "a finite number"),
+        ("FDS_CONSUMER_ID", " ", "a name that is not empty"),
     ],
 )
 def test_load_settings_a_bad_variable_is_named_with_its_value_and_what_it_should_be(
