@@ -153,6 +153,11 @@ class Consumer:
     def _start_pinned(self, processor: BatchProcessor, checkpoints: CheckpointStore) -> None:
         """Read exactly the shards named in the settings, with no leases (benchmarks)."""
         stream = self._settings.names.stream
+        logger.warning(
+            "reading shards %s without leases (FDS_SHARD_IDS): a consumer using leases on the "
+            "same stream would read them too",
+            ", ".join(self._settings.shard_ids),
+        )
         shards = self._clients.kinesis.list_shards(StreamName=stream)["Shards"]
         known = {shard["ShardId"] for shard in shards}
         unknown = sorted(set(self._settings.shard_ids) - known)
