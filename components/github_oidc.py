@@ -41,11 +41,14 @@ def github_subjects(
     branches: Sequence[str],
     tag_patterns: Sequence[str],
     environments: Sequence[str],
+    pull_requests: bool = False,
 ) -> list[str]:
     """The ``sub`` claims the role accepts, one per branch, tag pattern and environment.
 
     A job that names an ``environment:`` gets ``repo:<owner>/<name>:environment:<env>`` as its
-    subject instead of its ref, so the environments are listed on their own.
+    subject instead of its ref, so the environments are listed on their own. A pull request's
+    job gets ``repo:<owner>/<name>:pull_request``, accepted only with ``pull_requests``: for a
+    read-only preview role, never for the deploy role.
 
     Raises:
         ValueError: if the repository is not ``owner/name`` or a part is empty or too wide.
@@ -53,7 +56,7 @@ def github_subjects(
     if not _REPOSITORY.match(repository):
         raise ValueError(f"GitHub repository {repository!r}: expected owner/name")
     parts = [*branches, *tag_patterns, *environments]
-    if not parts:
+    if not parts and not pull_requests:
         raise ValueError("GitHub deploy role: name at least one branch, tag or environment")
     for part in parts:
         if not _CLAIM_PART.match(part) or part.strip("*") == "":
@@ -63,6 +66,7 @@ def github_subjects(
         *(f"{prefix}:ref:refs/heads/{branch}" for branch in branches),
         *(f"{prefix}:ref:refs/tags/{tag}" for tag in tag_patterns),
         *(f"{prefix}:environment:{environment}" for environment in environments),
+        *([f"{prefix}:pull_request"] if pull_requests else []),
     ]
 
 
@@ -98,6 +102,8 @@ class GithubDeployRoleArgs:
         branches: branches whose pushes may assume the role.
         tag_patterns: tags (IAM wildcards allowed) whose pushes may assume the role.
         environments: GitHub environments whose jobs may assume the role.
+        pull_requests: let pull-request jobs assume it (their code is unreviewed): only for a
+            preview role with read-only policies. GitHub gives forks' pull requests no token.
         existing_provider_arn: the account's GitHub OIDC provider if it already exists;
             ``None`` creates it.
         max_session_seconds: longest session the role grants (a prod `pulumi up` takes ~20 min).
@@ -109,6 +115,7 @@ class GithubDeployRoleArgs:
     branches: Sequence[str] = ("main",)
     tag_patterns: Sequence[str] = ("v*",)
     environments: Sequence[str] = ("dev", "prod")
+    pull_requests: bool = False
     existing_provider_arn: str | None = None
     max_session_seconds: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -126,7 +133,11 @@ class GithubDeployRole(pulumi.ComponentResource):
         super().__init__("fds:github:GithubDeployRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         subjects = github_subjects(
-            args.repository, args.branches, args.tag_patterns, args.environments
+            args.repository,
+            args.branches,
+            args.tag_patterns,
+            args.environments,
+            args.pull_requests,
         )
         if not args.managed_policy_arns:
             raise ValueError(f"GitHub deploy role {name}: give it a policy to attach")

@@ -119,6 +119,24 @@ def test_subjects_refuse_values_that_widen_the_trust(repository: str, branches: 
         github_subjects(repository, branches, ["v*"], ["dev"])
 
 
+def test_a_preview_role_trusts_pull_requests_only() -> None:
+    declared = declare(
+        GithubDeployRoleArgs(
+            repository=REPOSITORY,
+            managed_policy_arns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            branches=(),
+            tag_patterns=(),
+            environments=(),
+            pull_requests=True,
+        )
+    )
+
+    (statement,) = trust_of(declared)["Statement"]
+    assert statement["Condition"]["StringLike"] == {
+        f"{GITHUB_ISSUER_HOST}:sub": ["repo:example-org/fds:pull_request"]
+    }
+
+
 def test_role_without_a_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="policy"):
         declare(GithubDeployRoleArgs(repository=REPOSITORY, managed_policy_arns=[]))
