@@ -83,9 +83,6 @@ LEDGER_EXPIRY = "expires_at"
 #: Kinesis keeps a record at most 365 days; a ledger item outlives any replay of its record.
 _LEDGER_KEEP_SECONDS: Final = 366 * 24 * 3600
 
-#: What a conditional block-list write found.
-_NEW, _OWN, _OTHERS = "new", "own", "others"
-
 
 def ledger_key(tx_id: str) -> dict[str, dict[str, str]]:
     return {LEDGER_KEY: {"S": f"{LEDGER_PREFIX}{tx_id}"}}
@@ -157,23 +154,20 @@ class Effects:
         may owe its alert still. Whether the alert already went out is for the alert sender to
         ask the ledger (``alerts_sent``), off the way to the decision.
         """
-        outcomes = self._writers.map(self._block_one, frauds)
-        return [
-            decision
-            for decision, found in zip(frauds, outcomes, strict=True)
-            if found in (_NEW, _OWN)
-        ]
+        is_blocker = self._writers.map(self._block_one, frauds)
+        return [decision for decision, mine in zip(frauds, is_blocker, strict=True) if mine]
 
-    def _block_one(self, decision: Decision) -> str:
-        """Block the sender; says whether the entry is new, this transaction's, or another's."""
+    def _block_one(self, decision: Decision) -> bool:
+        """Block the sender; True if this transaction is its blocker (a new entry, or its own
+        from before), False if another transaction blocked the account first."""
         try:
             self._clients.dynamodb.put_item(**self._block_put(decision))
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             existing = error.response.get("Item", {})
-            return _OWN if existing.get("tx_id", {}).get("S") == decision.tx_id else _OTHERS
-        return _NEW
+            return bool(existing.get("tx_id", {}).get("S") == decision.tx_id)
+        return True
 
     def _block_put(self, decision: Decision) -> dict[str, Any]:
         return {
@@ -226,8 +220,7 @@ class Effects:
                 request = response.get("UnprocessedItems") or {}
                 if not request:
                     break
-                if attempt < _RETRIES:
-                    _backoff(attempt, "ledger_batch_write", self._on_retry)
+                _backoff(attempt, "ledger_batch_write", self._on_retry)
             else:
                 raise RuntimeError(f"alerts ledger in {table} kept returning unprocessed items")
 
@@ -262,8 +255,7 @@ class Effects:
                 if not entries:
                     break
                 logger.warning("%d alerts not published, retrying: %s", len(entries), list(entries))
-                if attempt < _RETRIES:
-                    _backoff(attempt, "sns_publish_batch", self._on_retry)
+                _backoff(attempt, "sns_publish_batch", self._on_retry)
             else:
                 raise RuntimeError(f"{len(entries)} alerts could not be published")
 
@@ -362,8 +354,7 @@ def batch_get(
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            if attempt < _RETRIES:
-                _backoff(attempt, "dynamodb_batch_get", on_retry)
+            _backoff(attempt, "dynamodb_batch_get", on_retry)
         else:
             raise RuntimeError(f"look-up in {table} kept returning unprocessed keys")
     return found
@@ -409,7 +400,10 @@ def dead_letter_body(record: RejectedRecord) -> dict[str, Any]:
 
 def _backoff(attempt: int, operation: str, on_retry: RetryHook | None) -> None:
     """Pause before retrying what AWS left unprocessed or unpublished: up to 50 ms at first,
-    doubling to 1 s, with full jitter so consumers throttled together do not retry together."""
+    doubling to 1 s, with full jitter so consumers throttled together do not retry together.
+    After the last attempt there is nothing to wait for: the caller gives up at once."""
+    if attempt >= _RETRIES:
+        return
     if on_retry is not None:
         on_retry(operation)
     time.sleep(backoff_seconds(attempt, 0.05, 1.0))
