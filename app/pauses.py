@@ -33,6 +33,7 @@ import logging
 import math
 import random
 import threading
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ def keep_freezing(stop: threading.Event, every_seconds: float = 1.0) -> threadin
     thread = threading.Thread(target=run, name="gc-freeze", daemon=True)
     thread.start()
     return thread
+
+
+#: Told the operation each time a call to AWS is retried (``ConsumerStats.record_retry``).
+RetryHook = Callable[[str], None]
 
 
 def backoff_seconds(

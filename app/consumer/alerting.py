@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.consumer.decisions import Decision
 from app.consumer.effects import Effects, chunks
-from app.pauses import backoff_seconds
+from app.pauses import RetryHook, backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AlertSender:
         effects: Effects,
         threads: int = 2,
         coalesce_seconds: float = _COALESCE_SECONDS,
-        on_retry: Callable[[str], None] | None = None,
+        on_retry: RetryHook | None = None,
     ) -> None:
         self._effects = effects
         self._on_retry = on_retry

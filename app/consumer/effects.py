@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from app.aws import AwsClients
 from app.consumer.decisions import Blocker, Decision
-from app.pauses import backoff_seconds
+from app.pauses import RetryHook, backoff_seconds
 from app.resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ _BLOCKER_PROJECTION: Final = "account, tx_id, shard_id, sequence_number"
 _CENTS: Final = Decimal("0.01")
 
 T = TypeVar("T")
-#: Told the name of an operation each time part of it is retried (the consumer's metrics).
-RetryHook = Callable[[str], None]
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

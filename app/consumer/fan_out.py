@@ -19,9 +19,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.aws import error_code
-from app.consumer.reads import Delivery, RetryHook
+from app.consumer.reads import Delivery
 from app.errors import AwsSetupError
-from app.pauses import backoff_seconds
+from app.pauses import RetryHook, backoff_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.aws import error_code
-from app.pauses import backoff_seconds
+from app.pauses import RetryHook, backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ class ShardReads(Protocol):
         """From right after ``after`` (the shard's start when None) until told to stop or
         the shard ends."""
         ...
-
-
-#: Told the operation each time a read is retried (the consumer's metrics).
-RetryHook = Callable[[str], None]
 
 
 class PollingReads:
