@@ -13,7 +13,6 @@ passes the first one's ``existing_provider_arn``.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.policies import web_identity_trust_policy
 from components.tagging import with_name
 
 logger = logging.getLogger(__name__)
@@ -72,22 +72,13 @@ def github_subjects(
 
 def github_trust_policy(provider_arn: str, subjects: Sequence[str]) -> str:
     """The trust policy: tokens from GitHub's provider, minted for STS, with a listed subject."""
-    return json.dumps(
+    return web_identity_trust_policy(
+        provider_arn,
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{GITHUB_ISSUER_HOST}:aud": GITHUB_AUDIENCE},
-                        # StringLike for the `v*` tag pattern; every other subject is exact.
-                        "StringLike": {f"{GITHUB_ISSUER_HOST}:sub": list(subjects)},
-                    },
-                }
-            ],
-        }
+            "StringEquals": {f"{GITHUB_ISSUER_HOST}:aud": GITHUB_AUDIENCE},
+            # StringLike for the `v*` tag pattern; every other subject is exact.
+            "StringLike": {f"{GITHUB_ISSUER_HOST}:sub": list(subjects)},
+        },
     )
 
 

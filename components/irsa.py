@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.policies import web_identity_trust_policy
 from components.tagging import with_name
 
 logger = logging.getLogger(__name__)
@@ -31,25 +31,16 @@ def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account
             f"IRSA role for {namespace}/{service_account}: the cluster's OIDC issuer is "
             f"{issuer!r}; create the cluster with its OIDC provider"
         )
-    return json.dumps(
+    # Both claims: `sub` pins the one service account, `aud` that the token was minted for
+    # STS and not for some other audience.
+    return web_identity_trust_policy(
+        provider_arn,
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    # Both claims: `sub` pins the one service account, `aud` that the token was
-                    # minted for STS and not for some other audience.
-                    "Condition": {
-                        "StringEquals": {
-                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                            f"{host}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        }
+            "StringEquals": {
+                f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{host}:aud": "sts.amazonaws.com",
+            }
+        },
     )
 
 

@@ -5,6 +5,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+
+def web_identity_trust_policy(provider_arn: str, conditions: dict[str, Any]) -> str:
+    """A role's trust policy for tokens of one OIDC provider, under these conditions (the
+    claims that say whose token it is and for which audience it was minted)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": conditions,
+                }
+            ],
+        }
+    )
+
 
 #: What a polling reader calls on the stream.
 STREAM_READ_ACTIONS = (
