@@ -118,6 +118,18 @@ def make_clients(settings: Settings, endpoint_url: str | None = None) -> AwsClie
     )
 
 
+#: The codes AWS answers with when a named resource does not exist, service by service.
+MISSING_RESOURCE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+        "404",
+        "NotFound",
+        "AWS.SimpleQueueService.NonExistentQueue",
+    }
+)
+
+
 def error_code(error: Exception) -> str:
     """The AWS error code of a failed call, or the kind of failure when AWS did not answer."""
     if isinstance(error, ClientError):

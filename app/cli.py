@@ -506,11 +506,6 @@ def _print_summary(summary: object) -> None:
     console.print(table)
 
 
-_MISSING_RESOURCE_CODES = frozenset(
-    {"ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue"}
-)
-
-
 def main() -> None:
     """Entry point: turn expected failures into one clear line and exit code 1."""
     try:
@@ -528,9 +523,8 @@ def main() -> None:
     except ParamValidationError as error:
         err_console.print(
             f"[red]error:[/red] a request was refused before it reached AWS: {escape(str(error))}. "
-            "A name in "
-            "use is not one AWS accepts: check the FDS_* name settings (S3 bucket names take "
-            "lowercase letters, digits, dots and hyphens)."
+            "A name in use is not one AWS accepts: check the FDS_* name settings (S3 bucket "
+            "names take lowercase letters, digits, dots and hyphens)."
         )
         sys.exit(1)
     except ClientError as error:
@@ -541,7 +535,9 @@ def main() -> None:
 
 def _missing_resource_hint(error: ClientError) -> str:
     """For a resource that does not exist: which names are in use and how to fix them."""
-    if error.response.get("Error", {}).get("Code") not in _MISSING_RESOURCE_CODES:
+    from app.aws import MISSING_RESOURCE_CODES, error_code
+
+    if error_code(error) not in MISSING_RESOURCE_CODES:
         return ""
     try:
         settings = load_settings()

@@ -8,7 +8,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from app.aws import AwsClients
+from app.aws import MISSING_RESOURCE_CODES, AwsClients
 from app.consumer.blocklist import BlockList
 from app.consumer.checkpoints import CheckpointStore, stream_identity
 from app.consumer.effects import Effects
@@ -26,16 +26,6 @@ from app.settings import Settings
 from ml.model import FraudModel
 
 logger = logging.getLogger(__name__)
-
-_MISSING_RESOURCE_CODES = frozenset(
-    {
-        "ResourceNotFoundException",
-        "NoSuchBucket",
-        "404",
-        "NotFound",
-        "AWS.SimpleQueueService.NonExistentQueue",
-    }
-)
 
 
 class Consumer:
@@ -88,7 +78,7 @@ class Consumer:
             effects.warm_up()
             checkpoints.load("warm-up")
         except ClientError as error:
-            if error.response["Error"]["Code"] not in _MISSING_RESOURCE_CODES:
+            if error.response["Error"]["Code"] not in MISSING_RESOURCE_CODES:
                 raise
             raise AwsSetupError(
                 f"a resource the consumer needs is missing ({error}); the names in use are "
