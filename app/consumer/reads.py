@@ -26,6 +26,10 @@ _RETRY_BASE_SECONDS = 0.2
 _MAX_RETRY_PAUSE_SECONDS = 5.0
 
 
+class IncompleteAnswerError(Exception):
+    """A GetRecords answer without its records: read again, as after any failed read."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Records of one read or event, how far behind the tip they are, and whether the shard
@@ -81,7 +85,11 @@ class PollingReads:
                 iterator = iterator or self._iterator(position)
                 read_started = time.monotonic()
                 response = self._kinesis.get_records(ShardIterator=iterator, Limit=self._limit)
-            except (ClientError, BotoCoreError) as error:
+                if "Records" not in response:
+                    # Seen from a server restarting under the reader: an answer with no body.
+                    # Taken as it is, its missing next iterator would say the shard ended.
+                    raise IncompleteAnswerError(sorted(response))
+            except (ClientError, BotoCoreError, IncompleteAnswerError) as error:
                 iterator = None
                 code = error_code(error)
                 if code == "ExpiredIteratorException":

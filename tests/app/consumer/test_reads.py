@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from app.consumer import reads as reads_module
 from app.consumer.checkpoints import CheckpointStore
 from app.consumer.reads import PollingReads
 from app.consumer.shard_reader import ShardWorker
@@ -115,3 +116,41 @@ def test_a_reader_of_a_closed_shard_saves_its_end_and_says_it_finished(local_aws
     assert processor.processed == ["1", "2", "3"]
     assert store.load(SHARD) == "3"
     assert worker.finished.is_set()
+
+
+class AnswersEmptyOnce(ClosingShard):
+    """The closing shard, whose first read is answered with no body (a server restarting)."""
+
+    def __init__(self, pages: list[list[int]]) -> None:
+        super().__init__(pages)
+        self.reads = 0
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.reads += 1
+        if self.reads == 1:
+            return {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        return super().get_records(ShardIterator, Limit)
+
+
+def test_an_answer_without_records_is_read_again_not_taken_for_the_end(monkeypatch) -> None:
+    # Given a shard whose first read comes back without records (nor a next iterator)
+    monkeypatch.setattr(reads_module, "_RETRY_BASE_SECONDS", 0.0)
+    kinesis = AnswersEmptyOnce([[1, 2], [3]])
+    retried: list[str] = []
+    reads = PollingReads(
+        kinesis,
+        "stream",
+        SHARD,
+        threading.Event(),
+        poll_interval_seconds=0.0,
+        max_records_per_read=100,
+        on_retry=retried.append,
+    )
+
+    # When it is read
+    deliveries = list(reads.deliveries(None))
+
+    # Then the read was retried, every record came, and only the real last page ended it
+    assert [r["SequenceNumber"] for d in deliveries for r in d.records] == ["1", "2", "3"]
+    assert [d.shard_ended for d in deliveries] == [False, True]
+    assert retried == ["get_records"]
