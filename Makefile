@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FDS needs Python 3.11 or newer; set PYTHON=python3.11")'
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing FDS and its pinned dependencies into $(VENV) (a few minutes the first time)"
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[local,infra,dev]'
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[local,infra,ml,dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
