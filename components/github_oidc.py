@@ -6,9 +6,9 @@ which jobs may, by the token's ``aud`` and ``sub`` claims.
 
 This is a bootstrap resource: it must exist before the first workflow runs, and a stack must not
 manage the role it is being deployed with (a broken ``pulumi up`` would lock CI out, a destroy
-would delete the role mid-run). It is therefore a component of its own, not part of the stacks'
-program. An AWS account holds one provider per issuer URL, so a second role in the same account
-passes the first one's ``existing_provider_arn``.
+would delete the role mid-run). It is therefore declared by the bootstrap program
+(``bootstrap/``), not by the stacks' program. An AWS account holds one provider per issuer URL, so
+a second role in the same account passes the first one's ``existing_provider_arn``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 #: GitHub Actions' token issuer, and the audience configure-aws-credentials asks tokens for.
 GITHUB_ISSUER_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
+
+#: IAM names of the two roles the bootstrap program creates: the workflows' settings hold their
+#: ARNs, and the stacks give them access to the cluster by these names.
+DEPLOY_ROLE_NAME = "fds-github-deploy"
+PREVIEW_ROLE_NAME = "fds-github-preview"
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # A claim value may hold IAM's StringLike wildcards (`v*`), nothing that widens it past a name.
@@ -87,9 +92,9 @@ class GithubDeployRoleArgs:
     """Which repository's workflows may deploy, from where, and with what rights.
 
     Attributes:
-        repository: the GitHub repository, ``owner/name`` (from ``fds:githubRepository``).
-        managed_policy_arns: policies of the role. The stacks create IAM roles, a cluster and
-            KMS keys, so deploying them takes administrator-level rights in the account.
+        repository: the GitHub repository, ``owner/name``.
+        managed_policy_arns: managed policies of the role. The stacks create IAM roles, a
+            cluster and KMS keys, so deploying them takes administrator-level rights.
         branches: branches whose pushes may assume the role.
         tag_patterns: tags (IAM wildcards allowed) whose pushes may assume the role.
         environments: GitHub environments whose jobs may assume the role.
@@ -98,6 +103,10 @@ class GithubDeployRoleArgs:
         existing_provider_arn: the account's GitHub OIDC provider if it already exists;
             ``None`` creates it.
         max_session_seconds: longest session the role grants (a prod `pulumi up` takes ~20 min).
+        role_name: the role's IAM name, fixed so that the workflows' settings and the stacks'
+            cluster access can name it; ``None`` lets Pulumi generate one.
+        inline_policy: a policy document (JSON) the role holds besides the managed ones, for
+            rights on named resources such as the state bucket; ``None`` for none.
         tags: tags of the role and the provider.
     """
 
@@ -107,8 +116,10 @@ class GithubDeployRoleArgs:
     tag_patterns: Sequence[str] = ("v*",)
     environments: Sequence[str] = ("dev", "prod")
     pull_requests: bool = False
-    existing_provider_arn: str | None = None
+    existing_provider_arn: pulumi.Input[str] | None = None
     max_session_seconds: int = 3600
+    role_name: str | None = None
+    inline_policy: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -117,6 +128,7 @@ class GithubDeployRole(pulumi.ComponentResource):
 
     provider_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: GithubDeployRoleArgs, opts: pulumi.ResourceOptions | None = None
@@ -130,7 +142,7 @@ class GithubDeployRole(pulumi.ComponentResource):
             args.environments,
             args.pull_requests,
         )
-        if not args.managed_policy_arns:
+        if not args.managed_policy_arns and args.inline_policy is None:
             raise ValueError(f"GitHub deploy role {name}: give it a policy to attach")
 
         provider_arn: pulumi.Output[str]
@@ -151,6 +163,7 @@ class GithubDeployRole(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
+            name=args.role_name,
             assume_role_policy=assume,
             description=f"Assumed by the GitHub Actions workflows of {args.repository}",
             max_session_duration=args.max_session_seconds,
@@ -161,8 +174,13 @@ class GithubDeployRole(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=child
             )
+        if args.inline_policy is not None:
+            aws.iam.RolePolicy(
+                f"{name}-inline", role=role.name, policy=args.inline_policy, opts=child
+            )
 
         self.provider_arn = provider_arn
         self.role_arn = role.arn
+        self.role_name = role.name
         self.register_outputs({"providerArn": provider_arn, "roleArn": role.arn})
         logger.debug("GitHub deploy role %s for %s", name, args.repository)

@@ -24,6 +24,7 @@ from pulumi.runtime.settings import get_root_resource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIR = REPO_ROOT / "stacks"
+BOOTSTRAP_DIR = REPO_ROOT / "bootstrap"
 STACKS = ("dev", "prod")
 
 #: The stack name the mocked runtime reports. One set-up serves every scenario, so the prod
@@ -218,8 +219,8 @@ def stack_file() -> Callable[[str], dict[str, Any]]:
     return load_stack_file
 
 
-def _execute(config: Mapping[str, str]) -> ProgramRun:
-    """One run of the real entry point under the mocks; the caller has cleared PULUMI_CONFIG*."""
+def _execute(config: Mapping[str, str], program_dir: Path = PROGRAM_DIR) -> ProgramRun:
+    """One run of a real entry point under the mocks; the caller has cleared PULUMI_CONFIG*."""
     MOCKS.resources.clear()
     MOCKS.invokes.clear()
     root = get_root_resource()
@@ -231,7 +232,7 @@ def _execute(config: Mapping[str, str]) -> ProgramRun:
     @pulumi.runtime.test
     def program() -> pulumi.Output[None]:
         # The same call the CLI makes: the folder run as __main__.
-        runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
+        runpy.run_path(str(program_dir), run_name="__main__")
 
         # Returned, so the test runner waits until every output has resolved.
         outputs = pulumi.Output.from_input(dict(root.outputs))  # type: ignore[attr-defined]
@@ -263,6 +264,36 @@ def run_program(
     """
     _clear_config_env(monkeypatch)
     yield _execute
+
+
+def load_bootstrap_file(stack: str = "ci") -> dict[str, Any]:
+    """The parsed bootstrap/Pulumi.<stack>.yaml."""
+    with (BOOTSTRAP_DIR / f"Pulumi.{stack}.yaml").open(encoding="utf-8") as file:
+        return yaml.safe_load(file)
+
+
+@pytest.fixture
+def run_bootstrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., ProgramRun]]:
+    """Run the real bootstrap entry point, bootstrap/__main__.py, under the mocks.
+
+    Called with no argument it takes bootstrap/Pulumi.ci.yaml as it is; ``changes`` (keys
+    without the ``fds-bootstrap:`` prefix, ``None`` to remove one) alter a copy of it.
+    """
+    _clear_config_env(monkeypatch)
+
+    def run(changes: Mapping[str, Any] | None = None) -> ProgramRun:
+        config = dict(load_bootstrap_file()["config"])
+        for name, value in (changes or {}).items():
+            key = name if ":" in name else f"fds-bootstrap:{name}"
+            if value is None:
+                config.pop(key)
+            else:
+                config[key] = value
+        return _execute(cli_config(config), BOOTSTRAP_DIR)
+
+    yield run
 
 
 @pytest.fixture(scope="session")
