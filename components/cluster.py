@@ -35,6 +35,26 @@ class NodeGroupSize:
     max: int
 
 
+#: EKS access policies, the cluster-wide rights an IAM principal can be given without RBAC edits.
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """An IAM role let into the cluster's Kubernetes API with one access policy.
+
+    Attributes:
+        name: a short name for the entry's resources, such as ``deploy``.
+        principal_arn: the IAM role's ARN; the role must exist before the entry is created.
+        policy_arn: one of the EKS access policies, cluster-wide.
+    """
+
+    name: str
+    principal_arn: pulumi.Input[str]
+    policy_arn: str
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     """What the cluster runs on.
@@ -51,6 +71,8 @@ class ClusterArgs:
         system_node_count: on-demand nodes for system pods (CoreDNS, the KEDA operator), which
             a Spot reclaim must not take down; 0 for none.
         system_instance_type: the on-demand nodes' type.
+        access: IAM roles besides the cluster's creator that may use the Kubernetes API, such
+            as the roles the workflows deploy and preview with.
         tags: tags of every resource.
     """
 
@@ -63,6 +85,7 @@ class ClusterArgs:
     spot_size: NodeGroupSize
     system_node_count: int = 0
     system_instance_type: str = "t3.medium"
+    access: Sequence[ClusterAccess] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -186,6 +209,26 @@ class Cluster(pulumi.ComponentResource):
                 labels={CAPACITY_LABEL: "on-demand"},
                 tags=with_name(args.tags, f"{name}-system"),
                 opts=after_cluster,
+            )
+
+        # Only the cluster's creator is admitted by EKS itself. A `pulumi up` from a workflow
+        # runs as another role, and its Kubernetes objects need an entry of their own.
+        for access in args.access:
+            entry = aws.eks.AccessEntry(
+                f"{name}-access-{access.name}",
+                cluster_name=args.cluster_name,
+                principal_arn=access.principal_arn,
+                type="STANDARD",
+                tags=with_name(args.tags, f"{name}-access-{access.name}"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-access-{access.name}-policy",
+                cluster_name=args.cluster_name,
+                principal_arn=entry.principal_arn,
+                policy_arn=access.policy_arn,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=child,
             )
 
         self.cluster_name = args.cluster_name

@@ -11,7 +11,16 @@ import pulumi_kubernetes as k8s
 
 from app.settings import Settings, resource_names
 from components.alerts import Alerts, AlertsArgs
-from components.cluster import CAPACITY_LABEL, Cluster, ClusterArgs, NodeGroupSize
+from components.cluster import (
+    CAPACITY_LABEL,
+    CLUSTER_ADMIN_POLICY,
+    CLUSTER_VIEW_POLICY,
+    Cluster,
+    ClusterAccess,
+    ClusterArgs,
+    NodeGroupSize,
+)
+from components.github_oidc import DEPLOY_ROLE_NAME, PREVIEW_ROLE_NAME
 from components.keda import Autoscaling, AutoscalingArgs
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
@@ -80,6 +89,7 @@ def build(settings: StackSettings) -> dict[str, Any]:
             ),
             system_node_count=settings.system_node_count,
             system_instance_type=settings.system_instance_type,
+            access=_workflow_access(account_id) if settings.github_actions_access else (),
             tags=tags,
         ),
     )
@@ -294,3 +304,15 @@ def _zones(settings: StackSettings) -> list[str]:
             keys=("fds:availabilityZoneCount",),
         )
     return available[: settings.availability_zone_count]
+
+
+def _workflow_access(account_id: pulumi.Input[str]) -> tuple[ClusterAccess, ...]:
+    """The bootstrap program's two roles, by their fixed names in this account."""
+
+    def arn(role_name: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("arn:aws:iam::", account_id, ":role/", role_name)
+
+    return (
+        ClusterAccess("deploy", arn(DEPLOY_ROLE_NAME), CLUSTER_ADMIN_POLICY),
+        ClusterAccess("preview", arn(PREVIEW_ROLE_NAME), CLUSTER_VIEW_POLICY),
+    )

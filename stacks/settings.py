@@ -169,6 +169,14 @@ class StackSettings(BaseModel):
         "immutable there, so a new build needs a new tag (the git commit works well).",
         examples=["0.1.0"],
     )
+    github_actions_access: bool = Field(
+        alias="fds:githubActionsAccess",
+        description="Let the workflows' roles (bootstrap/, fds-github-deploy as cluster admin, "
+        "fds-github-preview as viewer) use the cluster's Kubernetes API, which a `pulumi up` "
+        "from a workflow needs. The roles must exist first; false for a stack deployed by hand "
+        "only.",
+        examples=["true"],
+    )
     alert_emails: list[EmailAddress] = Field(
         alias="fds:alertEmails",
         description="Addresses subscribed to the fraud-alert topic; prod needs at least one.",
