@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
+from itertools import islice
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from app.sources.synthetic import synthetic_transactions
 from ml.errors import UnknownTransactionTypeError
-from ml.features import FEATURE_NAMES, INPUT_COLUMNS, build_features
-from ml.schema import POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
+from ml.features import FEATURE_DOCS, FEATURE_NAMES, INPUT_COLUMNS, build_features
+from ml.schema import LABEL_COLUMN, PAYSIM_COLUMNS, POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
+
+#: The columns no feature may read, directly or through anything derived from them.
+LEAKING_COLUMNS = ("newbalanceOrig", "newbalanceDest", "isFlaggedFraud", "isFraud")
 
 
 def frame_of(*rows: dict) -> pd.DataFrame:
@@ -35,8 +43,16 @@ def test_feature_names_order_and_length() -> None:
         "dest_empty",
         "dest_is_merchant",
         "hour_of_day",
+        "full_chunk",
+        "moves_nothing",
     )
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 14
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 16
+
+
+def test_feature_docs_describe_every_feature_and_nothing_else() -> None:
+    assert list(FEATURE_DOCS) == list(FEATURE_NAMES)
+    for name, text in FEATURE_DOCS.items():
+        assert len(text.split()) >= 8, f"{name} is not explained: {text!r}"
 
 
 def test_build_features_one_row_per_transaction_in_feature_order(make_row) -> None:
@@ -71,6 +87,8 @@ def test_build_features_one_row_per_transaction_in_feature_order(make_row) -> No
         "dest_empty": 1.0,
         "dest_is_merchant": 0.0,
         "hour_of_day": 6.0,
+        "full_chunk": 0.0,
+        "moves_nothing": 0.0,
     }
     actual = dict(zip(FEATURE_NAMES, matrix[0].tolist(), strict=True))
     assert actual == pytest.approx(expected), f"features of {row}"
@@ -104,10 +122,28 @@ def test_build_features_works_without_the_leaking_columns(make_fraud_row) -> Non
     np.testing.assert_array_equal(build_features(columns), build_features(frame_of(row)))
 
 
-@pytest.mark.parametrize("kind", ["CASH-OUT", "transfer", "WIRE", ""])
-def test_build_features_unknown_type_raises(make_row, kind: str) -> None:
-    with pytest.raises(UnknownTransactionTypeError, match=kind or "''"):
+@pytest.mark.parametrize("kind", ["CASH-OUT", "CASH OUT", "WIRE", "", "TRANSFERS", None, 3])
+def test_build_features_unknown_type_raises(make_row, kind: object) -> None:
+    with pytest.raises(UnknownTransactionTypeError, match=re.escape(repr(kind))):
         build_features(frame_of(make_row(), make_row(type=kind)))
+
+
+@pytest.mark.parametrize(
+    ("spelling", "kind"),
+    [("transfer", "TRANSFER"), (" Cash_Out ", "CASH_OUT"), ("cash_out", "CASH_OUT")],
+)
+def test_build_features_normalises_case_and_blanks_of_the_type(
+    make_row, spelling: str, kind: str
+) -> None:
+    # Given the same transaction with its type spelled in upper case and otherwise
+    plain, spelled = make_row(type=kind), make_row(type=spelling)
+
+    # When / Then both build the same features
+    np.testing.assert_array_equal(
+        build_features(frame_of(spelled)),
+        build_features(frame_of(plain)),
+        err_msg=f"type {spelling!r} should be read as {kind}",
+    )
 
 
 def test_unknown_transaction_type_error_is_a_value_error() -> None:
@@ -165,3 +201,109 @@ def test_build_features_merchant_and_hour(make_row) -> None:
 
     assert feature(matrix, "dest_is_merchant").tolist() == [1.0, 0.0]
     assert feature(matrix, "hour_of_day").tolist() == [1.0, 23.0]
+
+
+@pytest.mark.parametrize(
+    ("amount", "balance", "chunk"),
+    [
+        (10_000_000.0, 25_000_000.0, 1.0),
+        (10_000_000.0, 10_000_000.0, 1.0),
+        (10_000_000.0, 70_328.0, 0.0),
+        (9_999_999.0, 25_000_000.0, 0.0),
+    ],
+)
+def test_build_features_full_chunk_of_a_larger_balance(
+    make_row, amount: float, balance: float, chunk: float
+) -> None:
+    row = make_row(type="TRANSFER", amount=amount, oldbalanceOrg=balance, nameDest="C5")
+
+    assert feature(build_features(frame_of(row)), "full_chunk")[0] == chunk, (
+        f"amount {amount} from balance {balance}: full_chunk should be {chunk}"
+    )
+
+
+def test_build_features_moves_nothing_only_for_a_zero_amount(make_row) -> None:
+    rows = frame_of(
+        make_row(type="CASH_OUT", amount=0.0, oldbalanceOrg=0.0, nameDest="C5"),
+        make_row(type="CASH_OUT", amount=0.01, oldbalanceOrg=0.0, nameDest="C5"),
+    )
+
+    assert feature(build_features(rows), "moves_nothing").tolist() == [1.0, 0.0]
+
+
+# Leakage: no feature may read the label or a column written after the transaction. -----------
+
+
+def test_input_columns_hold_no_leaking_column() -> None:
+    assert set(LEAKING_COLUMNS) == {*POST_TRANSACTION_COLUMNS, LABEL_COLUMN}
+    assert not set(INPUT_COLUMNS) & set(LEAKING_COLUMNS), f"INPUT_COLUMNS {INPUT_COLUMNS}"
+    assert set(INPUT_COLUMNS) <= set(PAYSIM_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def mixed_frame() -> pd.DataFrame:
+    """2,000 generated rows of every type, takeovers among them."""
+    rows = list(islice(synthetic_transactions(seed=8, fraud_rate=0.2), 2000))
+    frame = pd.DataFrame(rows)
+    assert frame["isFraud"].sum() > 100 and frame["type"].nunique() == len(TRANSACTION_TYPES)
+    return frame
+
+
+def test_build_features_identical_when_every_leaking_column_is_scrambled(
+    mixed_frame: pd.DataFrame,
+) -> None:
+    # Given a frame, and a copy whose leaking columns hold other, random values
+    rng = np.random.default_rng(4)
+    scrambled = mixed_frame.copy()
+    for column in ("newbalanceOrig", "newbalanceDest"):
+        scrambled[column] = rng.uniform(0, 1e7, len(scrambled))
+    for column in ("isFlaggedFraud", "isFraud"):
+        scrambled[column] = 1 - scrambled[column]
+
+    # When / Then the features are exactly those of the original
+    np.testing.assert_array_equal(
+        build_features(scrambled),
+        build_features(mixed_frame),
+        err_msg="a feature depends on a leaking column",
+    )
+
+
+def test_build_features_identical_when_the_leaking_columns_are_removed(
+    mixed_frame: pd.DataFrame,
+) -> None:
+    # Given the frame with every leaking column dropped
+    stripped = mixed_frame.drop(columns=list(LEAKING_COLUMNS))
+
+    # When / Then the features are built, and are those of the full frame
+    np.testing.assert_array_equal(build_features(stripped), build_features(mixed_frame))
+
+
+class _ReadRecorder(Mapping[str, object]):
+    """A mapping of columns that records every column it is asked for."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> object:
+        self.read.add(key)
+        return self._frame[key].to_numpy()
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.update(self._frame.columns)
+        return iter(self._frame.columns)
+
+    def __len__(self) -> int:
+        return len(self._frame.columns)
+
+
+def test_build_features_reads_only_the_input_columns(mixed_frame: pd.DataFrame) -> None:
+    # Given columns that note what is read from them
+    columns = _ReadRecorder(mixed_frame)
+
+    # When the features are built
+    build_features(columns)
+
+    # Then only INPUT_COLUMNS were read, and no leaking column among them
+    assert columns.read <= set(INPUT_COLUMNS), f"read {sorted(columns.read - set(INPUT_COLUMNS))}"
+    assert not columns.read & set(LEAKING_COLUMNS)
