@@ -15,3 +15,7 @@ class UnknownTransactionTypeError(MlError, ValueError):
 
 class ModelError(MlError):
     """A model directory is missing, corrupt, or does not fit the features this code builds."""
+
+
+class PlottingUnavailableError(MlError):
+    """matplotlib, which the model card's plots need, is not installed (the ``ml`` extra)."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ml.card import CARD_FILE
 from ml.data import read_paysim
-from ml.errors import DataFormatError, ModelError
+from ml.errors import DataFormatError, ModelError, PlottingUnavailableError
 from ml.features import FEATURE_NAMES
 from ml.model import METADATA_FILE, MODEL_FILE, load_model
+from ml.plots import IMPORTANCE_FILE, PR_CURVE_FILE, SCORES_FILE
 from ml.schema import PAYSIM_COLUMNS
 from ml.train import TrainingOptions, split_step, train_model
 
@@ -172,3 +175,76 @@ def test_train_model_out_that_is_a_file_is_refused_before_fitting(
 )
 def test_split_step_keeps_a_step_on_each_side(steps: list[int], share: float, cutoff: int) -> None:
     assert split_step(np.array(steps), share) == cutoff, f"steps {steps}, share {share}"
+
+
+def test_train_model_writes_the_model_card_and_its_plots(trained) -> None:
+    # Given a model trained on a small synthetic CSV
+    model, out, csv = trained
+
+    # Then the card names the version, the data's fingerprint, the split, every feature, the
+    # threshold and its cost rule, and the metrics with intervals
+    card = (out / CARD_FILE).read_text()
+    training = model.metadata.training
+    assert card.startswith(f"# Model card: {model.version}")
+    assert training["data_sha256"] in card and csv.name in card
+    first, last = training["train_steps"]
+    assert f"training on steps {first}-{last}" in card, card
+    for name in FEATURE_NAMES:
+        assert f"| `{name}` |" in card, f"card lacks feature {name}"
+    assert f"**{model.threshold:.4f}**" in card
+    assert "a missed fraud costs its amount" in card and "--freeze-cost" in card
+    assert "| AUPRC |" in card and "90 % interval" in card
+    assert "PaySim is a simulation" in card and "The model leans on" in card
+
+    # And the three plots are PNG files the card links
+    for name in (PR_CURVE_FILE, SCORES_FILE, IMPORTANCE_FILE):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG"
+        assert f"]({name})" in card, f"card does not link {name}"
+
+
+def test_train_model_records_the_cost_rule_and_the_feature_importance(trained) -> None:
+    model, _, _ = trained
+    training = model.metadata.training
+
+    assert training["threshold_choice"]["freeze_cost"] == SMALL.freeze_cost
+    assert training["threshold_choice"]["threshold"] == model.threshold
+    assert set(training["feature_importance"]) == set(FEATURE_NAMES)
+    assert sum(training["feature_importance"].values()) == pytest.approx(100.0)
+    intervals = model.metadata.metrics["validation"]["intervals"]
+    assert set(intervals) == {"auprc", "recall"}
+
+
+def test_train_model_without_matplotlib_is_refused_before_fitting(
+    two_step_data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given matplotlib cannot be imported (the consumer image leaves it out)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+
+    def fit(*args, **kwargs):
+        raise AssertionError("training started although the card cannot be written")
+
+    monkeypatch.setattr("ml.train.CatBoostClassifier.fit", fit)
+
+    # When / Then training is refused with a way out, and nothing is written
+    with pytest.raises(PlottingUnavailableError, match=r"install the ml extra"):
+        train_model(two_step_data, tmp_path / "m", options=SMALL)
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_model_uses_the_sample_weights(synthetic_csv, tmp_path: Path) -> None:
+    # Given the same rows read with and without weights that favour the later legit rows
+    csv = synthetic_csv(3000, seed=11, weight=lambda row: 1.0 if row["isFraud"] else 40.0)
+
+    plain = train_model(read_paysim(csv), tmp_path / "a", options=SMALL)
+    weighted = train_model(
+        read_paysim(csv, weights_column="sample_weight"),
+        tmp_path / "b",
+        options=SMALL,
+        weights_column="sample_weight",
+    )
+
+    # Then the fit and its up-weighting of fraud differ
+    assert weighted.version != plain.version
+    assert weighted.metadata.training["scale_pos_weight"] == pytest.approx(
+        plain.metadata.training["scale_pos_weight"] * np.sqrt(40.0)
+    )
