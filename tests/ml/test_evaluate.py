@@ -10,6 +10,7 @@ import pytest
 from ml.data import read_paysim
 from ml.evaluate import evaluate_model
 from ml.model import FraudModel
+from ml.train import train_model
 
 #: The real PaySim sample lives next to the repository, in ../shared; it is never committed.
 REAL_DATA = (
@@ -19,7 +20,18 @@ REAL_DATA = (
     / "paysim"
     / "paysim_weighted_steps001-400.csv"
 )
-REPORT_KEYS = {"rows", "auprc", "roc_auc", "precision", "recall", "threshold"}
+REPORT_KEYS = {
+    "rows",
+    "auprc",
+    "roc_auc",
+    "precision",
+    "recall",
+    "recall_at_precision_99",
+    "fraud_amount_caught",
+    "fraud_amount_missed",
+    "intervals",
+    "threshold",
+}
 
 
 def test_evaluate_model_reports_the_metrics_at_the_model_threshold(
@@ -111,3 +123,48 @@ def test_evaluate_model_default_on_unseen_real_paysim_steps(model: FraudModel) -
     assert report["weighted"] is True
     assert report["auprc"] >= 0.95, f"weighted AUPRC on steps 1-119: {report}"
     assert report["recall"] >= 0.95, f"weighted recall on steps 1-119: {report}"
+
+
+def test_evaluate_model_amounts_and_intervals(model: FraudModel, synthetic_csv) -> None:
+    # Given labelled generated rows
+    data = read_paysim(synthetic_csv(3000, seed=23, fraud_rate=0.05))
+    frame = data.frame
+
+    # When evaluated twice
+    report = evaluate_model(model, data)
+    again = evaluate_model(model, data)
+
+    # Then the fraud amounts caught and missed add up to the fraud amount in the file
+    fraud_amount = float(frame.loc[frame["isFraud"] == 1, "amount"].sum())
+    caught, missed = report["fraud_amount_caught"], report["fraud_amount_missed"]
+    assert caught + missed == pytest.approx(fraud_amount), f"report {report}"
+    assert caught > missed, f"report {report}"
+    # And the intervals are seeded, ordered, and hold the point figures
+    assert report["intervals"] == again["intervals"]
+    for name in ("auprc", "recall"):
+        low, high = report["intervals"][name]
+        assert 0.0 <= low <= report[name] <= high <= 1.0, f"{name}: {report}"
+    assert report["steps"] == [int(frame["step"].min()), int(frame["step"].max())]
+
+
+@pytest.mark.real_data
+def test_train_on_early_real_steps_meets_the_target_on_later_ones(tmp_path: Path) -> None:
+    if not REAL_DATA.is_file():
+        pytest.skip(f"real PaySim rows not found at {REAL_DATA} (shared/ next to the repository)")
+
+    # Given a model trained on steps 1-300 of the real weighted sample (threshold on 241-300)
+    training = read_paysim(REAL_DATA, weights_column="sample_weight", steps=(1, 300))
+    model = train_model(
+        training, tmp_path / "model", source=REAL_DATA.name, weights_column="sample_weight"
+    )
+    assert model.metadata.training["validation_steps"][1] == 300
+
+    # When it is measured on steps 301-400, which it never saw, with the population weights
+    report = evaluate_model(
+        model, read_paysim(REAL_DATA, weights_column="sample_weight", steps=(301, 400))
+    )
+
+    # Then it meets the target at its own threshold
+    assert report["auprc"] >= 0.999, f"weighted AUPRC on steps 301-400: {report}"
+    assert report["precision"] >= 0.99, f"weighted precision on steps 301-400: {report}"
+    assert report["recall"] >= 0.99, f"weighted recall on steps 301-400: {report}"
