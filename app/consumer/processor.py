@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from app.consumer.alerting import AlertSender
@@ -24,6 +25,8 @@ from app.consumer.effects import Effects, RejectedRecord
 from app.consumer.stats import ConsumerStats
 from app.errors import InvalidRecordError
 from app.records import parse_record
+from ml.explain import explain
+from ml.features import build_features
 from ml.model import FraudModel
 
 logger = logging.getLogger(__name__)
@@ -129,6 +132,7 @@ class BatchProcessor:
             received_at=started_at,
             decided_at=self._clock(),
         )
+        decisions = self._with_reasons(decisions, valid)
 
         frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
         records_out = [d.to_json_dict() for d in decisions]
@@ -157,6 +161,29 @@ class BatchProcessor:
         for decision, record in zip(decisions, records_out, strict=True):
             _log_decision(decision, record)
         return decisions
+
+    def _with_reasons(self, decisions: list[Decision], valid: list[StreamRecord]) -> list[Decision]:
+        """The decisions with each fraud's reasons, explained in one SHAP call for the batch.
+
+        Only frauds are explained, after scoring: a batch without one costs nothing more, and
+        one with frauds about half a millisecond per fraud (see the README's performance
+        figures). Their features are built again for those few rows rather than kept from
+        scoring, which would hold every row's features for the rare fraud.
+        """
+        fraud_ids = {d.tx_id for d in decisions if d.verdict is Verdict.FRAUD}
+        if not fraud_ids:
+            return decisions
+        flagged = [r.transaction for r in valid if r.transaction.tx_id in fraud_ids]
+        reasons = dict(
+            zip(
+                (tx.tx_id for tx in flagged),
+                explain(self._model, build_features(scoring_columns(flagged))),
+                strict=True,
+            )
+        )
+        return [
+            replace(d, reasons=reasons[d.tx_id]) if d.tx_id in reasons else d for d in decisions
+        ]
 
     def _not_yet_set_aside(
         self, shard_id: str, rejected: list[RejectedRecord]
@@ -262,10 +289,11 @@ def _log_decision(decision: Decision, record: dict[str, Any]) -> None:
     fields = {"decision": record}
     if decision.verdict is Verdict.FRAUD:
         decision_log.warning(
-            "🚨 FRAUD DETECTED: %.2f %s score=%.4f",
+            "🚨 FRAUD DETECTED: %.2f %s score=%.4f because %s",
             decision.amount,
             decision.account,
             decision.score,
+            decision.reasons_in_words() or "of the score alone",
             extra=fields,
         )
         decision_log.warning("🚫 BLOCKED: %s", decision.account, extra=fields)

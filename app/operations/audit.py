@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from app.aws import AwsClients
+from app.consumer.decisions import in_words
 from app.consumer.effects import DECISIONS_PREFIX
 from app.resources import inbox_queue_url
 from app.settings import ResourceNames
@@ -42,7 +43,11 @@ def decision_reason(decision: dict[str, Any]) -> str:
     if score is None or threshold is None:
         return "no score logged"
     relation = "at or above" if verdict == "fraud" else "below"
-    return f"fraud score {score:.4f} is {relation} the model's threshold {threshold:.4f}"
+    reason = f"fraud score {score:.4f} is {relation} the model's threshold {threshold:.4f}"
+    # Logged before frauds carried their reasons, a decision has none, and says just the score.
+    reasons = decision.get("reasons") or []
+    words = in_words([str(r["words"]) for r in reasons if isinstance(r, dict) and r.get("words")])
+    return f"{reason}, mostly because {words}" if words else reason
 
 
 def export_decisions(clients: AwsClients, names: ResourceNames, out: TextIO) -> ExportReport:

@@ -100,6 +100,8 @@ def test_decide_decision_carries_its_provenance(make_stream_record) -> None:
         "sent_at": 9.5,
         "received_at": 10.0,
         "decided_at": 11.0,
+        # Only frauds are explained, after the rule (app.consumer.processor).
+        "reasons": [],
     }
 
 

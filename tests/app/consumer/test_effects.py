@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,11 @@ from app.consumer.effects import (
     as_decimal,
     dead_letter_body,
 )
+from ml.explain import FEATURE_WORDS, Reason, describe
+from ml.features import FEATURE_NAMES, build_features
+
+#: SNS takes a message of at most 256 KiB, and the same for the ten messages of one PublishBatch.
+_SNS_BYTES = 256 * 1024
 
 
 @pytest.fixture
@@ -138,6 +144,89 @@ def test_alert_message_says_why(make_decision) -> None:
     assert message["reason"] == (
         "fraud score 0.7500 is at or above the model's threshold 0.1000; account C9 is now blocked"
     )
+
+
+def test_alert_message_says_why_in_words(make_decision) -> None:
+    reasons = (
+        Reason(
+            "drains_sender", 1.0, 10.7523, "the amount equals the sender's whole balance (1.50)"
+        ),
+        Reason("dest_empty", 1.0, 1.2, "the recipient's balance before was 0"),
+        Reason("hour_of_day", 4.0, 0.5, "it was made at 04:00"),
+    )
+    decision = make_decision(account="C9", amount=1.5, score=0.75, reasons=reasons)
+
+    message = alert_message(decision)
+
+    assert message["reason"] == (
+        "fraud score 0.7500 is at or above the model's threshold 0.1000, mostly because the "
+        "amount equals the sender's whole balance (1.50), the recipient's balance before was 0 "
+        "and it was made at 04:00; account C9 is now blocked"
+    )
+    assert message["reasons"] == [
+        {
+            "feature": "drains_sender",
+            "value": 1.0,
+            "contribution": 10.7523,
+            "words": "the amount equals the sender's whole balance (1.50)",
+        },
+        {
+            "feature": "dest_empty",
+            "value": 1.0,
+            "contribution": 1.2,
+            "words": "the recipient's balance before was 0",
+        },
+        {
+            "feature": "hour_of_day",
+            "value": 4.0,
+            "contribution": 0.5,
+            "words": "it was made at 04:00",
+        },
+    ]
+
+
+def test_alert_message_ten_of_the_largest_fit_one_sns_call(make_decision) -> None:
+    # Given the largest alert the schema allows: the longest ids, the largest amounts, and the
+    # three longest reasons any feature can give
+    biggest = {
+        "step": 1_000_000,
+        "type": "TRANSFER",
+        "amount": 1e12,
+        "oldbalanceOrg": 1e12,
+        "oldbalanceDest": 1e12,
+        "nameDest": "C" + "9" * 20,
+    }
+    built = build_features({name: [value] for name, value in biggest.items()})[0]
+    row = dict(zip(FEATURE_NAMES, built.tolist(), strict=True))
+    phrases = []
+    for feature in FEATURE_NAMES:
+        for value in (0.0, 1.0, row[feature]):
+            phrases.append((len(describe(feature, {**row, feature: value})), feature, value))
+    longest = sorted(phrases, reverse=True)[:3]
+    reasons = tuple(
+        Reason(
+            feature,
+            -1.2345678901234567e300,
+            -1.2345678901234567e-300,
+            describe(feature, {**row, feature: value}),
+        )
+        for _, feature, value in longest
+    )
+    assert all(feature in FEATURE_WORDS for _, feature, _ in longest)
+    decision = make_decision(
+        tx_id="t" * 64,
+        account="C" + "9" * 20,
+        recipient="C" + "9" * 20,
+        amount=1e12,
+        score=0.999999,
+        reasons=reasons,
+    )
+
+    # When ten are encoded as the alert sender publishes them
+    size = 10 * len(json.dumps(alert_message(decision)).encode())
+
+    # Then one PublishBatch call of ten stays far under SNS's limit
+    assert size < _SNS_BYTES / 10, f"ten of the largest alerts take {size} bytes"
 
 
 def test_dead_letter_body_keeps_a_truncated_payload_and_its_hash() -> None:

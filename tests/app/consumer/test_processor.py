@@ -472,3 +472,114 @@ def test_batch_processor_retried_batch_sends_and_counts_its_dead_letters_once(
         records[1]["SequenceNumber"]
     ]
     assert processor._stats.dead_lettered == 1
+
+
+@pytest.fixture
+def shap_calls(model, monkeypatch) -> list[int]:
+    """The row count of every SHAP call the model is asked for, while the test runs."""
+    calls: list[int] = []
+    real = model.classifier.get_feature_importance
+
+    def counting(data=None, *args, **kwargs):
+        calls.append(data.num_row())
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(model.classifier, "get_feature_importance", counting)
+    return calls
+
+
+def test_batch_processor_fraud_carries_its_reasons_to_the_alert_the_log_and_the_line(
+    local_aws_env,
+    make_processor,
+    make_batch,
+    make_fraud_row,
+    make_row,
+    shap_calls,
+    caplog,
+    monkeypatch,
+) -> None:
+    # Given a batch with two takeovers around a payment, the decision lines reaching the capture
+    monkeypatch.setattr(logging.getLogger("fds.decisions"), "propagate", True)
+    rows = [
+        make_fraud_row(tx_id="tx-fraud-1", nameOrig="C91", amount=181.0),
+        make_row(tx_id="tx-normal", nameOrig="C92"),
+        make_fraud_row(tx_id="tx-fraud-2", nameOrig="C93", amount=9000.0, type="CASH_OUT"),
+    ]
+
+    # When it is processed
+    with caplog.at_level(logging.INFO, logger="fds.decisions"):
+        decisions = make_processor().process(SHARD, make_batch(rows))
+
+    # Then both frauds were explained in one SHAP call of two rows
+    assert shap_calls == [2], f"SHAP calls (rows each): {shap_calls}"
+    by_id = {d.tx_id: d for d in decisions}
+    fraud = by_id["tx-fraud-1"]
+    assert fraud.verdict is Verdict.FRAUD and len(fraud.reasons) == 3, fraud.reasons
+    # ...led by the emptied account, in plain words
+    assert fraud.reasons[0].feature in {"drains_sender", "balance_left", "amount_over_balance"}
+    words = [reason.words for reason in fraud.reasons]
+    if "drains_sender" in {reason.feature for reason in fraud.reasons}:
+        assert "the amount equals the sender's whole balance (181.00)" in words, words
+    assert by_id["tx-normal"].reasons == ()
+
+    # And the alerts in the inbox carry the same reasons, in the list and in the sentence
+    alerts = {a["tx_id"]: a for a in local_aws_env.inbox_alerts()}
+    assert set(alerts) == {"tx-fraud-1", "tx-fraud-2"}, f"inbox holds {list(alerts)}"
+    for tx_id, alert in alerts.items():
+        expected = [reason.to_json_dict() for reason in by_id[tx_id].reasons]
+        assert alert["reasons"] == expected, f"alert of {tx_id}: {alert['reasons']}"
+        assert all(reason["words"] in alert["reason"] for reason in expected), alert["reason"]
+
+    # And the decisions log holds them for the frauds and an empty list for the payment
+    logged = {d["tx_id"]: d["reasons"] for d in local_aws_env.decision_log()}
+    assert logged["tx-fraud-1"] == [reason.to_json_dict() for reason in fraud.reasons]
+    assert logged["tx-normal"] == []
+
+    # And the consumer's line for the fraud says them
+    line = next(
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("🚨 FRAUD DETECTED")
+    )
+    assert line.startswith("🚨 FRAUD DETECTED: 181.00 C91"), line
+    assert all(w in line for w in words), line
+
+
+def test_batch_processor_batch_without_fraud_asks_for_no_explanation(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row, shap_calls
+) -> None:
+    # Given a sender blocked by an earlier batch (which was explained once)
+    processor = make_processor()
+    processor.process(SHARD, make_batch([make_fraud_row(tx_id="tx-1", nameOrig="C94")]))
+    assert shap_calls == [1]
+
+    # When a batch of payments and a refusal of that sender is processed
+    rows = [make_row(tx_id=f"tx-p{i}", nameOrig=f"C95{i}") for i in range(20)]
+    rows.append(make_row(tx_id="tx-refused", nameOrig="C94"))
+    decisions = processor.process(SHARD, make_batch(rows, first=10))
+
+    # Then no SHAP call was made and no decision carries reasons, in memory or in the log
+    assert shap_calls == [1], f"SHAP calls (rows each): {shap_calls}"
+    assert {d.verdict for d in decisions} == {Verdict.NORMAL, Verdict.REFUSED}
+    assert all(d.reasons == () for d in decisions)
+    logged = [d for d in local_aws_env.decision_log() if d["tx_id"] != "tx-1"]
+    assert len(logged) == 21 and all(d["reasons"] == [] for d in logged)
+
+
+def test_batch_processor_alert_words_do_not_depend_on_the_batch(
+    local_aws_env, make_processor, make_batch, make_fraud_row, make_row
+) -> None:
+    # Given a takeover decided alone
+    fraud = make_fraud_row(tx_id="tx-1", nameOrig="C96", amount=4321.0)
+    make_processor().process(SHARD, make_batch([fraud]))
+    [alone] = local_aws_env.inbox_alerts()
+
+    # When the same record is read again in another batch, among other rows and frauds (as a
+    # replay cut elsewhere would), on a fresh AWS so that it is alerted again
+    local_aws_env.reset()
+    others = [make_fraud_row(tx_id=f"tx-o{i}", nameOrig=f"C97{i}") for i in range(3)]
+    others += [make_row(tx_id=f"tx-n{i}", nameOrig=f"C98{i}") for i in range(5)]
+    make_processor().process(SHARD, make_batch([*others[:4], fraud, *others[4:]]))
+    again = next(a for a in local_aws_env.inbox_alerts() if a["tx_id"] == "tx-1")
+
+    # Then its alert says the same, to the digit
+    assert again["reason"] == alone["reason"]
+    assert again["reasons"] == alone["reasons"]

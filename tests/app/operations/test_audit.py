@@ -7,6 +7,7 @@ import json
 
 from app.consumer.effects import Effects
 from app.operations import audit
+from ml.explain import Reason
 
 
 def export(function, env) -> tuple[list[dict], audit.ExportReport]:
@@ -35,6 +36,37 @@ def test_decisions_export_writes_each_transaction_once_with_its_reason(
     assert "below" in reasons["t-2"]
     assert "already on the block list" in reasons["t-3"]
     assert exported[0]["decided_at_utc"].startswith("2023-11-14T22:13:20")
+
+
+def test_decisions_export_says_a_fraud_s_reasons_in_words(local_aws_env, make_decision) -> None:
+    # Given a fraud logged with its reasons, and one logged before frauds carried any
+    effects = Effects(local_aws_env.clients, local_aws_env.resources)
+    reasons = (
+        Reason(
+            "drains_sender", 1.0, 10.75, "the amount equals the sender's whole balance (181.00)"
+        ),
+        Reason("dest_empty", 1.0, 1.27, "the recipient's balance before was 0"),
+    )
+    explained = make_decision(tx_id="t-1", sequence_number="10", reasons=reasons)
+    older = {**make_decision(tx_id="t-2", sequence_number="11").to_json_dict()}
+    del older["reasons"]
+    effects.log_decisions("shardId-000000000000", [explained.to_json_dict(), older])
+
+    # When the log is exported
+    exported, _ = export(audit.export_decisions, local_aws_env)
+
+    # Then the explained fraud's reason says them, and keeps them as logged; the older says the
+    # score alone
+    by_id = {d["tx_id"]: d for d in exported}
+    assert by_id["t-1"]["reason"] == (
+        "fraud score 0.9877 is at or above the model's threshold 0.1000, mostly because the "
+        "amount equals the sender's whole balance (181.00) and the recipient's balance before "
+        "was 0"
+    )
+    assert [r["feature"] for r in by_id["t-1"]["reasons"]] == ["drains_sender", "dest_empty"]
+    assert by_id["t-2"]["reason"] == (
+        "fraud score 0.9877 is at or above the model's threshold 0.1000"
+    )
 
 
 def test_alerts_export_reads_every_alert_and_leaves_the_queue_as_it_was(
