@@ -3,7 +3,9 @@
 A record is a PaySim row as JSON plus two fields the generator adds: ``tx_id``, unique per
 transaction and the key every effect is made idempotent on, and ``sent_at``, the generator's
 clock when it put the record, from which decision latency is measured. ``isFraud`` may travel
-along as a label for measuring a replay; nothing that scores reads it.
+along as a label for measuring a replay; nothing that scores reads it, and its value never
+decides whether a record is taken: a record without it, or with one that is not 0 or 1, is
+decided like any other, unlabelled.
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ class Transaction(BaseModel):
         if 0 < value < _CENT:
             raise ValueError(f"{value!r} is less than a cent; amounts are in cents or zero")
         return value
+
+    @field_validator("isFraud", mode="before")
+    @classmethod
+    def _label_or_none(cls, value: object) -> object:
+        # Refusing a record for a malformed label would let a field that nothing reads keep a
+        # transaction from being decided (a set-aside record is never scored), so the label
+        # is dropped instead. bool is excluded: True is not the label 1 in PaySim's format.
+        return value if type(value) is int and value in (0, 1) else None
 
     @field_validator("type", mode="before")
     @classmethod

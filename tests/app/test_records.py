@@ -100,7 +100,6 @@ def test_parse_record_extra_field_is_refused_naming_it(make_tx) -> None:
         ({"amount": "5"}, "amount"),
         ({"step": 1.5}, "step"),
         ({"step": True}, "step"),
-        ({"isFraud": True}, "isFraud"),
         ({"type": 4}, "type"),
         ({"nameOrig": 1234}, "nameOrig"),
         ({"sent_at": "now"}, "sent_at"),
@@ -166,10 +165,22 @@ def test_parse_record_bad_identifier_is_refused_naming_the_field(make_tx, field,
     assert raised.value.reason.startswith(f"{field}:"), raised.value.reason
 
 
-@pytest.mark.parametrize("label", [2, -1])
-def test_parse_record_label_outside_zero_one_is_refused(make_tx, label: int) -> None:
-    with pytest.raises(InvalidRecordError, match="isFraud"):
-        parse_record(encoded(make_tx(isFraud=label)))
+@pytest.mark.parametrize("label", [0, 1])
+def test_parse_record_keeps_a_label_of_zero_or_one(make_tx, label: int) -> None:
+    assert parse_record(encoded(make_tx(isFraud=label))).isFraud == label
+
+
+@pytest.mark.parametrize("label", [2, -1, True, 1.0, "1", None, [1], {"is": 1}])
+def test_parse_record_malformed_label_is_dropped_and_the_record_kept(make_tx, label) -> None:
+    # Given a record whose label is not 0 or 1
+    record = make_tx(isFraud=label)
+
+    # When it is parsed
+    tx = parse_record(encoded(record))
+
+    # Then it is taken, unlabelled, with every other field as sent
+    assert tx.isFraud is None, f"label {label!r} kept as {tx.isFraud!r}"
+    assert tx.model_dump(exclude={"isFraud"}) == {k: v for k, v in record.items() if k != "isFraud"}
 
 
 def test_parse_record_oversized_payload_is_refused_before_parsing(make_tx) -> None:
