@@ -26,11 +26,12 @@
 # of it): every fraud of steps 1-400 and a uniform sample of the legit rows, each legit row
 # carrying a `sample_weight` of about 187 so that weighted counts estimate the full population.
 # Every count, share and histogram below is weighted when the file has weights. Without that
-# file it generates rows with the project's own generator. Three environment variables change
-# this:
+# file it generates rows with the project's own simulator, `ml.simulator`. Three environment
+# variables change this:
 #
 # - `FDS_NOTEBOOK_DATA`: a PaySim CSV to read instead, or `generated` for generated rows;
-# - `FDS_NOTEBOOK_ROWS`: how many rows to generate (default 200,000);
+# - `FDS_NOTEBOOK_ROWS`: how many rows to generate (default 500,000, about a day and a half of
+#   PaySim's traffic);
 # - `FDS_NOTEBOOK_FIGURES`: where the PNG figures go (default `notebooks/figures/`).
 #
 # The prose quotes figures measured on the real rows; the printed tables are computed from
@@ -50,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ml.data import read_paysim
+from ml.data import PaysimData, read_paysim
 from ml.features import FEATURE_NAMES, INPUT_COLUMNS, build_features
 from ml.schema import POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
 
@@ -66,7 +67,7 @@ def find_repository(start: Path) -> Path:
 REPOSITORY = find_repository(Path.cwd().resolve())
 REAL_DATA = REPOSITORY.parent / "shared/data/paysim/paysim_weighted_steps001-400.csv"
 DATA_SETTING = os.environ.get("FDS_NOTEBOOK_DATA", "")
-GENERATED_ROWS = int(os.environ.get("FDS_NOTEBOOK_ROWS", "200000"))
+ROWS_SETTING = os.environ.get("FDS_NOTEBOOK_ROWS", "500000")
 FIGURES = Path(os.environ.get("FDS_NOTEBOOK_FIGURES", REPOSITORY / "notebooks" / "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 SEED = 7
@@ -103,19 +104,37 @@ def generated_frame(rows: int) -> pd.DataFrame:
     generator."""
     try:
         from ml.simulator import simulate_frames
-    except ImportError:
-        # Fallback, only until ml.simulator exists: the demo generator of app/ yields row dicts
-        # with no day/night cycle and a fraud share far above PaySim's.
+    except ModuleNotFoundError as missing:
+        if missing.name != "ml.simulator":
+            raise  # the simulator is there but broken: say so rather than hide it
+        # FALLBACK for a checkout without ml.simulator: the demo generator of app/ yields row
+        # dicts, with no day/night cycle and a fraud share far above PaySim's.
         from app.sources.synthetic import synthetic_transactions
 
-        print("ml.simulator is not available: using app.sources.synthetic instead")
+        print(f"generating {rows:,} rows with app.sources.synthetic: ml.simulator is missing")
         return pd.DataFrame(islice(synthetic_transactions(seed=SEED, fraud_rate=0.01), rows))
+    print(f"generating {rows:,} rows with ml.simulator (seed {SEED}, PaySim's fraud rate)")
     return pd.concat(list(simulate_frames(seed=SEED, rows=rows)), ignore_index=True)
 
 
-def has_column(path: Path, column: str) -> bool:
+def read_csv(path: Path) -> PaysimData:
+    """Read a PaySim CSV, with its sample weights when it has a weights column."""
     with path.open(newline="") as handle:
-        return column in next(csv.reader(handle), [])
+        header = next(csv.reader(handle), [])
+    return read_paysim(path, weights_column=WEIGHTS_COLUMN if WEIGHTS_COLUMN in header else None)
+
+
+def read_generated(rows_setting: str) -> PaysimData:
+    """Generate rows, then read them back through the same parser as a file."""
+    if not (rows_setting.isdigit() and int(rows_setting) > 0):
+        raise ValueError(
+            f"FDS_NOTEBOOK_ROWS={rows_setting!r} is not a number of rows: give a whole number "
+            "of 1 or more, for example 500000"
+        )
+    with tempfile.TemporaryDirectory(prefix="fds-notebook-") as scratch:
+        path = Path(scratch) / "generated.csv"
+        generated_frame(int(rows_setting)).to_csv(path, index=False)
+        return read_paysim(path)
 
 
 if DATA_SETTING and DATA_SETTING != "generated":
@@ -125,15 +144,15 @@ if DATA_SETTING and DATA_SETTING != "generated":
             f"FDS_NOTEBOOK_DATA={DATA_SETTING!r} is not a file: give a PaySim CSV, "
             "or 'generated' for generated rows, or unset it"
         )
+    data = read_csv(source)
 elif not DATA_SETTING and REAL_DATA.is_file():
     source = REAL_DATA
+    data = read_csv(source)
 else:
-    scratch = Path(tempfile.mkdtemp(prefix="fds-notebook-"))
-    source = scratch / "generated.csv"
-    generated_frame(GENERATED_ROWS).to_csv(source, index=False)
+    source = Path("generated rows")
+    data = read_generated(ROWS_SETTING)
 
-weights_column = WEIGHTS_COLUMN if has_column(source, WEIGHTS_COLUMN) else None
-data = read_paysim(source, weights_column=weights_column)
+weights_column = WEIGHTS_COLUMN if data.weights is not None else None
 frame = data.frame
 frame["weight"] = data.weights if data.weights is not None else 1.0
 frame["hour"] = frame["step"] % 24
@@ -186,7 +205,9 @@ fraud_shares = imbalance.loc["fraud"] / imbalance.sum()
 print(imbalance.to_string(float_format=lambda value: f"{value:,.0f}"))
 print(f"fraud share of the rows: {100 * fraud_shares.iloc[0]:.3f} %")
 print(f"fraud share of the transactions they stand for: {100 * fraud_shares.iloc[1]:.3f} %")
-print(f"unweighted, fraud looks {fraud_shares.iloc[0] / fraud_shares.iloc[1]:,.0f} times as common")
+if weights_column:
+    overstated = fraud_shares.iloc[0] / fraud_shares.iloc[1]
+    print(f"unweighted, fraud looks {overstated:,.0f} times as common as it is")
 
 figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 for axis, column in zip(axes, imbalance.columns, strict=True):
@@ -282,12 +303,14 @@ print(frame.groupby(["type", "isFraud"])["amount"].median().unstack().round(2).t
 # between 03:00 and 07:00, a plateau through the day and a peak at 18:00-19:00. Fraud does not
 # sleep: about the same number of frauds every hour. So the *fraud share* of the traffic is
 # highest at night: a fifth to a quarter of all transactions between 03:00 and 06:00, under
-# 0.1 % in the afternoon. A transfer that empties an account
-# at 04:00 is more suspicious than the same transfer at 18:00. That is the `hour_of_day`
-# feature. The day-to-day volume of legit traffic varies strongly too (days 3 to 5 of the real
-# rows are almost empty of it, while fraud goes on as before), which is why the model
-# is trained and measured on a split by time (by `step`), never on a random split: a random
-# split would mix the hours and days of the test part into training.
+# 0.1 % in the afternoon. A transfer that empties an account at 04:00 is more suspicious than
+# the same transfer at 18:00; that is the `hour_of_day` feature.
+#
+# The volume of legit traffic also varies strongly from day to day (days 3 to 5 of the real
+# rows are almost empty of it, while fraud goes on as before), so the fraud share of a period
+# depends on the period. This is one reason the model is trained on earlier steps and measured
+# on later ones, never on a random split of rows: a live model meets days it has never seen,
+# and a random split would hide how it copes with them.
 
 # %%
 hours = range(24)
@@ -345,7 +368,7 @@ save(figure, "05_daily_volume")
 # - the amount equals the sender's balance before the transaction in about 98 % of fraud rows
 #   on the real data, and in no legit row: the account is emptied to the cent;
 # - the mule is fresh: the recipient of a fraud TRANSFER has a balance of 0 before (and after)
-#   in about 99 % of them, against a small share of legit TRANSFERs;
+#   in about 99 % of them, against 0.04 % of the legit TRANSFERs;
 # - nearly every fraud TRANSFER has a fraud CASH_OUT of exactly its amount in its step. The
 #   account names do *not* link them (the CASH_OUT's sender is not the TRANSFER's recipient in
 #   PaySim's output), so the pair can be seen in the data but not followed by account;
@@ -353,8 +376,12 @@ save(figure, "05_daily_volume")
 #   moves exactly 10,000,000, and the sender is left with the rest, so it is not "drained";
 # - a few fraud CASH_OUTs have an amount of 0: the account was already empty.
 #
-# The first three are what `drains_sender`, `amount_over_balance`, `balance_left` and
-# `dest_empty` capture, all from balances *before* the transaction.
+# The emptied account, the fresh mule and the cap are what `drains_sender`,
+# `amount_over_balance`, `balance_left` and `dest_empty` capture, all from the balances
+# *before* the transaction (the "after" half of the fresh-mule test is shown here only to
+# describe the data; the feature reads the balance before alone). The pairing with the
+# cash-out cannot be a feature: the cash-out comes after the transfer, and the names do not
+# link them.
 
 
 # %%
@@ -403,7 +430,8 @@ print(f"rows flagged by isFlaggedFraud: {frame['isFlaggedFraud'].sum()}")
 
 # %%
 figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-sample = risky[~is_fraud[risky.index]]
+# A sample of the legit rows keeps the plot readable (and the PNG small).
+sample = risky[risky["isFraud"] == 0]
 sample = sample.sample(n=min(len(sample), 5000), random_state=SEED)
 for rows, colour, label in ((sample, LEGIT_COLOUR, "legit"), (fraud, FRAUD_COLOUR, "fraud")):
     axes[0].scatter(
@@ -436,12 +464,13 @@ save(figure, "06_fraud_mechanics")
 #
 # - the sender's balances often do not add up: on the real rows, in about 90 % of legit
 #   CASH_OUTs and 96 % of legit TRANSFERs, balance before minus amount is not the balance
-#   after, mostly because the amount exceeds the balance and the balance after is clamped at 0;
-#   many senders start at 0;
+#   after. In over 99 % of those the amount exceeds the balance and the balance after is
+#   clamped at 0, and about half of them start from a balance of 0: PaySim lets customers
+#   spend money their balance does not show;
 # - merchants (`M…` accounts, the recipients of every PAYMENT) have balances of 0 before and
 #   after, always: their balance is not tracked;
-# - CASH_IN *lowers* the recipient's balance (the merchant agent hands out e-money), the
-#   opposite of the other types.
+# - CASH_IN *lowers* the recipient's balance in most rows (86 % on the real rows): the
+#   merchant agent takes the cash and hands out e-money, the opposite of the other types.
 #
 # Hence `dest_is_merchant` (a zero balance means nothing for a merchant) and the care taken
 # with ratios: `amount_over_balance` is defined for a balance of 0.
@@ -552,7 +581,7 @@ leak_table = pd.DataFrame(
         "drains_sender, from the balance before (fair)": rule_figures(drains(errors), everything),
     }
 ).T
-print("TRANSFER and CASH_OUT rows, weighted:")
+print(f"TRANSFER and CASH_OUT rows, {'weighted' if weights_column else 'unweighted'}:")
 print(
     leak_table.to_string(
         formatters={"recall": percent, "precision": percent, "legit rows picked": "{:,.0f}".format}

@@ -105,22 +105,31 @@ def test_exploration_notebook_generates_its_own_rows_when_asked(
     printed = run_notebook(monkeypatch, tmp_path / "figures", data="generated", rows="2000")
 
     # Then it generated and read exactly that many, unweighted, and wrote every figure
-    assert "generated.csv" in printed, printed[:500]
+    assert "generating 2,000 rows with " in printed, printed[:500]
+    assert "data: generated rows" in printed, printed[:500]
     assert "weights: none" in printed, printed[:500]
     assert "rows: 2,000" in printed, printed[:500]
     assert_figures_written(tmp_path / "figures")
 
 
-def test_exploration_notebook_refuses_a_data_file_that_is_not_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"data": "{tmp}/missing.csv"}, "is not a file: give a PaySim CSV"),
+        ({"data": "generated", "rows": "many"}, "is not a number of rows: give a whole number"),
+    ],
+    ids=["missing-data-file", "rows-not-a-number"],
+)
+def test_exploration_notebook_refuses_a_bad_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], message: str
 ) -> None:
-    # Given a data path that does not exist
-    missing = tmp_path / "missing.csv"
+    # Given a data file that does not exist, or a number of rows that is not one
+    given = {name: value.format(tmp=tmp_path) for name, value in settings.items()}
 
-    # When the notebook is run, then it stops with a message naming the path and the way out,
-    # rather than quietly falling back to other data
-    with pytest.raises(CellExecutionError, match="is not a file: give a PaySim CSV"):
-        run_notebook(monkeypatch, tmp_path / "figures", data=str(missing))
+    # When the notebook is run, then it stops with a message naming the setting and the way
+    # out, rather than quietly falling back to other data
+    with pytest.raises(CellExecutionError, match=message):
+        run_notebook(monkeypatch, tmp_path / "figures", **given)
     assert not list((tmp_path / "figures").glob("*.png")), "no figure may come from other data"
 
 
