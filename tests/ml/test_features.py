@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from itertools import islice
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from app.sources.synthetic import synthetic_transactions
+from ml.data import read_paysim
 from ml.errors import UnknownTransactionTypeError
 from ml.features import FEATURE_DOCS, FEATURE_NAMES, INPUT_COLUMNS, build_features
 from ml.schema import LABEL_COLUMN, PAYSIM_COLUMNS, POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
@@ -240,11 +239,10 @@ def test_input_columns_hold_no_leaking_column() -> None:
     assert set(INPUT_COLUMNS) <= set(PAYSIM_COLUMNS)
 
 
-@pytest.fixture(scope="module")
-def mixed_frame() -> pd.DataFrame:
+@pytest.fixture
+def mixed_frame(synthetic_csv) -> pd.DataFrame:
     """2,000 generated rows of every type, takeovers among them."""
-    rows = list(islice(synthetic_transactions(seed=8, fraud_rate=0.2), 2000))
-    frame = pd.DataFrame(rows)
+    frame = read_paysim(synthetic_csv(2000, seed=8, fraud_rate=0.2)).frame
     assert frame["isFraud"].sum() > 100 and frame["type"].nunique() == len(TRANSACTION_TYPES)
     return frame
 

@@ -1,0 +1,220 @@
+"""Tests for the model commands of ``fds`` (train, evaluate) and for commands refusing a bad
+model directory with one clear line.
+
+The refusals run as ``python -m app.cli`` so that ``main()`` turns the error into its one line;
+the rest run in-process through typer's CliRunner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from catboost import CatBoostClassifier, CatBoostRegressor, Pool
+from typer.testing import CliRunner
+
+from app.cli import app
+from ml.data import read_paysim
+from ml.features import FEATURE_NAMES, build_features
+from ml.model import DEFAULT_MODEL_DIR, METADATA_FILE, MODEL_FILE, model_version
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_fds(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``fds ARGS`` as a child process with only ``env`` (and wide columns) in its environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO_ROOT,
+        env={"COLUMNS": "1000", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def runner(restore_logging) -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def training_rows(synthetic_csv) -> tuple[np.ndarray, np.ndarray]:
+    data = read_paysim(synthetic_csv(800, seed=5, fraud_rate=0.1))
+    return build_features(data.frame), data.labels
+
+
+def _save_with_matching_description(
+    fitted: CatBoostClassifier | CatBoostRegressor, names: list[str], directory: Path
+) -> None:
+    """Save ``fitted`` as the model of ``directory``, with a model.json that agrees with it."""
+    fitted.save_model(str(directory / MODEL_FILE))
+    metadata = json.loads((directory / METADATA_FILE).read_text())
+    metadata.update(feature_names=names, version=model_version(directory / MODEL_FILE))
+    (directory / METADATA_FILE).write_text(json.dumps(metadata))
+
+
+def _missing(directory: Path, rows: tuple[np.ndarray, np.ndarray]) -> None:
+    shutil.rmtree(directory)
+
+
+def _corrupt(directory: Path, rows: tuple[np.ndarray, np.ndarray]) -> None:
+    (directory / MODEL_FILE).write_bytes(b"not a CatBoost model\x00\x01")
+
+
+def _regressor(directory: Path, rows: tuple[np.ndarray, np.ndarray]) -> None:
+    fitted = CatBoostRegressor(iterations=5, depth=2, verbose=False, allow_writing_files=False)
+    fitted.fit(Pool(rows[0], rows[1], feature_names=list(FEATURE_NAMES)))
+    _save_with_matching_description(fitted, list(FEATURE_NAMES), directory)
+
+
+def _unknown_feature(directory: Path, rows: tuple[np.ndarray, np.ndarray]) -> None:
+    names = [*FEATURE_NAMES[:-1], "sender_velocity_1h"]
+    fitted = CatBoostClassifier(iterations=5, depth=2, verbose=False, allow_writing_files=False)
+    fitted.fit(Pool(rows[0], rows[1], feature_names=names))
+    _save_with_matching_description(fitted, names, directory)
+
+
+#: How to spoil a model directory, and what the one-line error must say.
+SPOILED: dict[str, tuple[Callable[[Path, tuple[np.ndarray, np.ndarray]], None], str]] = {
+    "missing": (_missing, r"model file .*model\.cbm not found: train one with `fds train"),
+    "corrupt": (_corrupt, r"model\.cbm is not a CatBoost model"),
+    "not-a-classifier": (_regressor, r"trained with loss 'RMSE', not as a binary classifier"),
+    "unknown-feature": (
+        _unknown_feature,
+        r"expects feature\(s\) \['sender_velocity_1h'\] that this code does not build",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["consume", "evaluate"])
+@pytest.mark.parametrize("case", list(SPOILED))
+def test_cli_a_bad_model_directory_is_refused_in_one_line(
+    tmp_path: Path, training_rows, synthetic_csv, case: str, command: str
+) -> None:
+    # Given a copy of the shipped model, spoiled
+    directory = Path(shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model"))
+    spoil, expected = SPOILED[case]
+    spoil(directory, training_rows)
+    extra = ["--data", str(synthetic_csv(50))] if command == "evaluate" else []
+
+    # When the command starts with it
+    result = run_fds(command, "--model", str(directory), *extra)
+
+    # Then it stops at once with one line saying what is wrong, and no traceback
+    assert result.returncode == 1, f"{case}: exit {result.returncode}: {result.stderr[-2000:]}"
+    assert "Traceback" not in result.stderr, f"{case}: {result.stderr[-2000:]}"
+    assert result.stderr.startswith("error:"), f"{case}: {result.stderr}"
+    assert len(result.stderr.strip().splitlines()) == 1, f"{case}: {result.stderr}"
+    assert re.search(expected, result.stderr), f"{case}: {result.stderr}"
+
+
+def test_cli_consume_refuses_a_bad_model_named_by_the_setting(tmp_path: Path) -> None:
+    result = run_fds("consume", env={"FDS_MODEL_DIR": str(tmp_path / "nowhere")})
+
+    assert result.returncode == 1, result.stderr
+    assert "nowhere/model.cbm not found" in result.stderr, result.stderr
+
+
+def test_cli_train_without_matplotlib_says_to_install_the_ml_extra(
+    tmp_path: Path, synthetic_csv
+) -> None:
+    # Given a Python where matplotlib cannot be imported, as in the consumer's image
+    shadow = tmp_path / "shadow" / "matplotlib"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    out = tmp_path / "model"
+
+    # When a model is trained
+    result = run_fds(
+        "train",
+        "--data",
+        str(synthetic_csv(1000)),
+        "--out",
+        str(out),
+        env={"PYTHONPATH": str(shadow.parent)},
+    )
+
+    # Then it stops before training with one line that names the fix, and writes nothing
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "needs matplotlib" in result.stderr and "ml extra" in result.stderr, result.stderr
+    assert not out.exists()
+
+
+def test_cli_train_writes_the_card_and_prints_where(
+    runner: CliRunner, synthetic_csv, tmp_path: Path
+) -> None:
+    out = tmp_path / "model"
+
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(synthetic_csv(3000)), "--out", str(out), "--freeze-cost", "250"],
+    )
+
+    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+    printed = json.loads(result.stdout)
+    assert printed["card"] == str(out / "MODEL_CARD.md") and (out / "MODEL_CARD.md").is_file()
+    training = json.loads((out / METADATA_FILE).read_text())["training"]
+    assert training["threshold_choice"]["freeze_cost"] == 250.0
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf"])
+def test_cli_train_freeze_cost_must_be_positive(
+    runner: CliRunner, synthetic_csv, tmp_path: Path, value: str
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(synthetic_csv(10)),
+            "--out",
+            str(tmp_path / "m"),
+            "--freeze-cost",
+            value,
+        ],
+    )
+
+    assert result.exit_code == 2, f"--freeze-cost {value}: exit {result.exit_code}"
+    assert "is not a number from" in " ".join(result.output.replace("│", " ").split())
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_evaluate_table_and_json_give_the_same_figures(
+    runner: CliRunner, synthetic_csv
+) -> None:
+    # Given a weighted labelled CSV
+    csv = synthetic_csv(
+        2000, seed=43, fraud_rate=0.05, weight=lambda row: 1.0 + 9 * (1 - row["isFraud"])
+    )
+    args = ["evaluate", "--data", str(csv), "--weights", "sample_weight"]
+
+    # When it is evaluated as a table and as JSON
+    table = runner.invoke(app, args, env={"COLUMNS": "200"})
+    as_json = runner.invoke(app, [*args, "--json"])
+
+    # Then the table shows each figure of the JSON, the intervals beside AUPRC and recall
+    assert table.exit_code == 0 and as_json.exit_code == 0, table.output + as_json.output
+    report = json.loads(as_json.stdout)
+    rows = {
+        cells[0]: cells[1:]
+        for line in table.stdout.splitlines()
+        if line.startswith("│") and len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 3
+    }
+    for key in ("auprc", "roc_auc", "precision", "recall", "recall_at_precision_99"):
+        assert rows[key][0] == f"{report[key]:.4f}", f"{key}: table {rows[key]}, json {report}"
+    assert rows["fraud_amount_caught"][0] == f"{report['fraud_amount_caught']:,.0f}"
+    low, high = report["intervals"]["auprc"]
+    assert rows["auprc"][1] == f"{low:.4f} – {high:.4f}", rows["auprc"]
+    low, high = report["intervals"]["recall"]
+    assert rows["recall"][1] == f"{low:.4f} – {high:.4f}", rows["recall"]
+    assert "(weighted)" in table.stdout and report["weighted"] is True
