@@ -8,7 +8,9 @@ touched.
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ FIGURES = (
     "08_post_balance_leak",
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+KERNEL = "fds-tests-python"
 
 
 def run_notebook(monkeypatch: pytest.MonkeyPatch, figures: Path, **settings: str) -> str:
@@ -41,14 +44,21 @@ def run_notebook(monkeypatch: pytest.MonkeyPatch, figures: Path, **settings: str
     monkeypatch.setenv("FDS_NOTEBOOK_FIGURES", str(figures))
     for name, value in settings.items():
         monkeypatch.setenv(f"FDS_NOTEBOOK_{name.upper()}", value)
+    # A kernel spec of our own, first on JUPYTER_PATH, runs the kernel with this interpreter,
+    # so it imports this checkout's packages whatever kernels the machine has registered.
+    # The kernel inherits this process's environment, so it sees the settings above.
+    jupyter_path = figures.parent / "jupyter"
+    spec = jupyter_path / "kernels" / KERNEL / "kernel.json"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec.write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
+
     notebook = jupytext.read(NOTEBOOK)
-    # The kernel inherits this process's environment, so it sees the settings above. The
-    # "python3" kernel is ipykernel's own, run with this interpreter (jupyter_client swaps the
-    # spec's bare "python" for sys.executable), so the kernel imports this checkout's packages.
     client = NotebookClient(
         notebook,
         timeout=120,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
     client.execute()
