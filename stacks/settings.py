@@ -171,7 +171,7 @@ class StackSettings(BaseModel):
     )
     github_actions_access: bool = Field(
         alias="fds:githubActionsAccess",
-        description="Let the workflows' roles (bootstrap/, fds-github-deploy as cluster admin, "
+        description="Let the workflows' roles (bootstrap/: fds-github-deploy as cluster admin, "
         "fds-github-preview as viewer) use the cluster's Kubernetes API, which a `pulumi up` "
         "from a workflow needs. The roles must exist first; false for a stack deployed by hand "
         "only.",
