@@ -132,19 +132,24 @@ class BatchProcessor:
             received_at=started_at,
             decided_at=self._clock(),
         )
-        decisions = self._with_reasons(decisions, valid)
 
-        frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
-        records_out = [d.to_json_dict() for d in decisions]
         # A decision is durable once it is in the log and its sender on the block list; the
-        # two writes run side by side. The alerts follow in the background (app.consumer.alerting).
+        # two writes run side by side. The block-list writes need no reasons, so they start
+        # first and the frauds are explained while they are in flight (CatBoost lets go of the
+        # GIL while it computes); the log waits for the reasons. The alerts follow in the
+        # background (app.consumer.alerting).
+        frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
+        blocking = self._pool.submit(self._effects.block, frauds) if frauds else None
+        decisions = self._with_reasons(decisions, valid)
+        records_out = [d.to_json_dict() for d in decisions]
         logged = [
             self._pool.submit(self._effects.log_decisions, shard_id, part)
             for part in self._cut_at_logged_starts(shard_id, records_out)
         ]
         owed: list[Decision] = []
-        if frauds:
-            owed = self._effects.block(frauds)
+        if blocking is not None:
+            blockers = {d.tx_id for d in blocking.result()}
+            owed = [d for d in decisions if d.verdict is Verdict.FRAUD and d.tx_id in blockers]
             self._blocklist.record(frauds)
         for written in logged:
             written.result()
