@@ -5,9 +5,9 @@ for each row they add up, with the model's expected value, to the row's raw scor
 says how far that feature moved this transaction towards or away from fraud. A reason is a
 feature that moved it *towards* fraud; the top three by contribution are kept.
 
-Only flagged transactions are explained, all of a batch in one call: SHAP costs about half a
-millisecond per row, several times what scoring the whole batch costs, so explaining every
-transaction would slow the normal ones for nothing.
+Only flagged transactions are explained, all of a batch in one call: exact SHAP values cost
+about a millisecond per row with the shipped model of 500 trees, more than scoring a batch of
+500 transactions costs, so explaining every transaction would slow the normal ones for nothing.
 
 An explanation depends only on the model and the row. CatBoost computes each row's SHAP values
 on their own (in this version both of its strategies, chosen by how many rows a call holds,

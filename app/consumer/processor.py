@@ -171,8 +171,8 @@ class BatchProcessor:
         """The decisions with each fraud's reasons, explained in one SHAP call for the batch.
 
         Only frauds are explained, after scoring: a batch without one costs nothing more, and
-        one with frauds about half a millisecond per fraud (see the README's performance
-        figures). Their features are built again for those few rows rather than kept from
+        one with frauds about a millisecond per fraud with the shipped model (the README's
+        performance figures, from ``fds bench --scoring``). Their features are built again for those few rows rather than kept from
         scoring, which would hold every row's features for the rare fraud.
         """
         fraud_ids = {d.tx_id for d in decisions if d.verdict is Verdict.FRAUD}
