@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pulumi.automation import ProjectSettings
 from record import of_type, one, policy_of
 
-from bootstrap.settings import BootstrapConfigError
+from bootstrap.settings import BootstrapConfigError, BootstrapSettings, config_keys
 from components.github_oidc import (
     DEPLOY_ROLE_NAME,
     GITHUB_ISSUER_HOST,
@@ -194,3 +198,42 @@ def test_bootstrap_refuses_config_that_would_widen_or_break_the_trust(
 ) -> None:
     with pytest.raises(BootstrapConfigError, match=f"fds-bootstrap:{key}"):
         run_bootstrap(changes)
+
+
+# The project and stack files, against the loader and Pulumi's own rules
+
+BOOTSTRAP_DIR = Path(__file__).resolve().parents[2] / "bootstrap"
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    with (BOOTSTRAP_DIR / name).open(encoding="utf-8") as file:
+        return dict(yaml.safe_load(file))
+
+
+def test_bootstrap_project_file_parses_with_pulumi_sdk() -> None:
+    project = ProjectSettings.from_dict(load_yaml("Pulumi.yaml"))
+
+    assert project.name == "fds-bootstrap"
+    assert project.runtime is not None and not isinstance(project.runtime, str)
+    # The repository's one virtualenv, relative to bootstrap/.
+    assert project.runtime.options == {"toolchain": "pip", "virtualenv": "../.venv"}
+    assert (BOOTSTRAP_DIR / "__main__.py").is_file()
+
+
+def test_bootstrap_project_file_declares_every_key_with_its_type() -> None:
+    declared = load_yaml("Pulumi.yaml")["config"]
+    fields = {f.alias: f for f in BootstrapSettings.model_fields.values()}
+
+    assert set(declared) == set(config_keys())
+    for key, spec in declared.items():
+        assert spec.get("description") and "default" not in spec, key
+        expected = "array" if typing.get_origin(fields[key].annotation) is list else "string"
+        assert spec["type"] == expected, f"{key}: declared {spec['type']}"
+        if expected == "array":
+            assert spec["items"] == {"type": "string"}, key
+
+
+def test_bootstrap_stack_file_sets_exactly_the_keys_the_loader_reads() -> None:
+    config = load_yaml("Pulumi.ci.yaml")["config"]
+
+    assert set(config) - {"aws:region"} == set(config_keys())
