@@ -35,8 +35,8 @@
 # - `FDS_NOTEBOOK_FIGURES`: where the PNG figures go (default `notebooks/figures/`).
 #
 # The prose quotes figures measured on the real rows; the printed tables are computed from
-# whatever data the notebook read, so on generated rows they differ (the generator has no
-# day/night cycle, for one).
+# whatever data the notebook read, so on generated rows they differ (a default generated run
+# covers a day and a half rather than 17 days, for one).
 
 # %%
 from __future__ import annotations
@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ml.data import PaysimData, read_paysim
-from ml.features import FEATURE_NAMES, INPUT_COLUMNS, build_features
+from ml.features import FEATURE_DOCS, FEATURE_NAMES, INPUT_COLUMNS, build_features
 from ml.schema import POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
 
 
@@ -636,9 +636,10 @@ save(figure, "08_post_balance_leak")
 # - the **amount** and the **balances before** (`oldbalanceOrg`, `oldbalanceDest`): known at
 #   authorisation, and fair;
 # - the **account-emptying signature**, computed from the balance before: whether the amount
-#   is the whole balance, the amount over the balance, and what the balance would keep. A
-#   chunk of 10,000,000 leaves money behind, so it is not "drained", and the zero-amount
-#   cash-outs move nothing; both are patterns of their own;
+#   is the whole balance (`drains_sender`), the amount over the balance, and what the balance
+#   would keep. A chunk of 10,000,000 leaves money behind, so it is not "drained", and a
+#   zero-amount cash-out moves nothing; each is a pattern of its own (`full_chunk`,
+#   `moves_nothing`);
 # - the **fresh mule** (the recipient's balance before is 0), without mistaking a merchant's
 #   untracked zero balance for one (the recipient's kind, from its `M`/`C` name);
 # - the **hour of day** (`step % 24`): the night, when fraud is a larger share of the traffic.
@@ -670,6 +671,9 @@ feature_table = pd.DataFrame(
 )
 print(f"{len(FEATURE_NAMES)} features (ml.features.FEATURE_NAMES), weighted mean per class:")
 print(feature_table.to_string(float_format=lambda value: f"{value:,.4f}"))
+print()
+for name in FEATURE_NAMES:
+    print(f"{name}: {FEATURE_DOCS[name]}")
 
 # %% [markdown]
 # ## The figures written
