@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from app.bench.explanations import ExplanationCost
 from app.bench.pipeline import PipelineResult
 from app.bench.scoring import ScoringResult
 
@@ -113,6 +114,23 @@ def render_scoring(result: ScoringResult, console: Console) -> None:
     table.add_row(
         "single transaction p50 / p99", f"{result.single_ms_p50} / {result.single_ms_p99} ms"
     )
+    console.print(table)
+    if result.explanations is not None:
+        render_explanations(result.explanations, console)
+
+
+def render_explanations(cost: ExplanationCost, console: Console) -> None:
+    table = Table(
+        title=f"Scoring a batch of {cost.batch_size} and explaining its frauds (one thread)",
+        show_header=False,
+    )
+    table.add_column("")
+    table.add_column("", justify="right")
+    for batch in cost.batches:
+        table.add_row(
+            f"{batch.flagged} flagged: batch p50 / p99", f"{batch.ms_p50} / {batch.ms_p99} ms"
+        )
+    table.add_row("one explanation p50 / p99", f"{cost.single_ms_p50} / {cost.single_ms_p99} ms")
     console.print(table)
 
 

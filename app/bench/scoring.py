@@ -9,6 +9,7 @@ from itertools import cycle, islice
 
 import numpy as np
 
+from app.bench.explanations import ExplanationCost, measure_explanations
 from app.consumer.decisions import scoring_columns
 from app.records import Transaction, encode_record, parse_record
 from app.sources.synthetic import synthetic_transactions
@@ -24,6 +25,9 @@ class ScoringResult:
     batch_tps_per_core: float
     single_ms_p50: float
     single_ms_p99: float
+    #: Scoring batches with and without flagged rows, and explaining one (None when the sample
+    #: holds no flagged row).
+    explanations: ExplanationCost | None = None
 
 
 def sample_transactions(
@@ -73,4 +77,5 @@ def measure_scoring(
         batch_tps_per_core=round(batches * batch_size / spent),
         single_ms_p50=round(float(np.percentile(single, 50)) * 1000, 3),
         single_ms_p99=round(float(np.percentile(single, 99)) * 1000, 3),
+        explanations=measure_explanations(model, transactions),
     )
