@@ -69,6 +69,21 @@ def check_parses_with_triggers_and_jobs(path: Path, root: Path) -> None:
         assert job.get("steps"), f"{path.name}: job {name} has no steps"
 
 
+def check_matches_githubs_workflow_schema(path: Path, root: Path) -> None:
+    # GitHub's own schema (SchemaStore's, shipped inside check-jsonschema, so offline) catches
+    # what YAML accepts and Actions refuses: a misspelt key, a value of the wrong type.
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    assert checker.is_file(), "check-jsonschema is in the dev extra; run `make setup`"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"{path.name}: not a valid workflow: {result.stdout}"
+
+
 def check_actions_pinned_with_version(path: Path, root: Path) -> None:
     lines = [m["ref"] for line in path.read_text().splitlines() if (m := USES_LINE.match(line))]
     for ref in lines:
@@ -182,6 +197,7 @@ def check_no_secrets_for_forks(path: Path, root: Path) -> None:
 
 CHECKS: list[Callable[[Path, Path], None]] = [
     check_parses_with_triggers_and_jobs,
+    check_matches_githubs_workflow_schema,
     check_actions_pinned_with_version,
     check_references_name_existing_jobs_and_steps,
     check_files_make_targets_and_stacks_exist,
@@ -233,6 +249,12 @@ FIRST = "      - id: first"
 
 #: (name, replacements in GOOD_WORKFLOW, the check that must notice, what its message says).
 BREAKAGES: list[tuple[str, list[tuple[str, str]], Callable[[Path, Path], None], str]] = [
+    (
+        "misspelt-key",
+        [("    runs-on: ubuntu-latest", "    runs-on: ubuntu-latest\n    timeout: 10")],
+        check_matches_githubs_workflow_schema,
+        "not a valid workflow",
+    ),
     ("unpinned", [(" # v4.2.2", "")], check_actions_pinned_with_version, "is not"),
     (
         "by-tag",
