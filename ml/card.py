@@ -91,11 +91,13 @@ def render_model_card(
         f"Flag (and freeze the sender) when the score is at least **{threshold:.4f}**.",
         "",
         f"Chosen on the validation steps by {training['threshold_rule']}. The expected cost "
-        "there is the weighted sum of the amounts of missed frauds plus the freeze cost for "
-        "every honest account frozen; at this threshold it is "
-        f"{choice.get('cost', 0.0):,.0f} ({choice.get('missed_fraud_amount', 0.0):,.0f} of "
-        f"missed fraud, {choice.get('frozen_honest_weight', 0.0):,.1f} honest accounts "
-        "frozen). Change the freeze cost with `fds train --freeze-cost`.",
+        "is the weighted sum of the amounts of missed frauds plus the freeze cost for every "
+        "honest account frozen, each validation score blurred so that one odd row cannot "
+        "pull the threshold to the edge of the other class (see `ml/threshold.py`). At this "
+        f"threshold it is {choice.get('expected_cost', 0.0):,.0f}; on the validation rows "
+        f"themselves {choice.get('missed_fraud_amount', 0.0):,.0f} of fraud is missed and "
+        f"{choice.get('frozen_honest_weight', 0.0):,.1f} honest accounts are frozen. Change "
+        "the freeze cost with `fds train --freeze-cost`.",
         "",
         "## Metrics on the validation steps",
         "",
