@@ -39,7 +39,8 @@ class DemoOptions:
     limit: int | None = 2000
     shards: int = 2
     seed: int | None = 7
-    fraud_rate: float = 0.02
+    fraud_rate: float | None = 0.005
+    retry_share: float = 0.5
     model_dir: Path | None = None
 
 
@@ -73,7 +74,7 @@ def run_demo(options: DemoOptions, console: Console) -> Summary:
     """Run the whole pipeline locally and return what happened."""
     settings = load_settings(environment="local", shard_count=options.shards)
     model = load_model(options.model_dir)
-    source = str(options.data) if options.data else f"built-in generator (seed {options.seed})"
+    source = str(options.data) if options.data else f"built-in simulator (seed {options.seed})"
 
     with LocalAwsProcess(options.shards) as local_aws:
         clients = make_clients(settings, local_aws.endpoint_url)
@@ -113,7 +114,9 @@ class ProducerProcess:
         if options.data is not None:
             command += ["--data", str(options.data)]
         else:
-            command += ["--fraud-rate", str(options.fraud_rate)]
+            if options.fraud_rate is not None:
+                command += ["--fraud-rate", str(options.fraud_rate)]
+            command += ["--retry-share", str(options.retry_share)]
             if options.seed is not None:
                 command += ["--seed", str(options.seed)]
         self._command = command

@@ -18,7 +18,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ from app.local.provision import provision
 from app.local.server import LocalAws
 from app.resources import Resources, inbox_queue_url, resolve
 from app.settings import ResourceNames, Settings
-from app.sources.synthetic import synthetic_transactions
 from ml.model import FraudModel, load_model
 from ml.schema import PAYSIM_COLUMNS
+from ml.simulator import simulate_transactions
 
 SHARD_COUNT = 2
 _DUMMY_CREDENTIALS = {
@@ -313,7 +312,8 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def synthetic_csv(write_csv: Callable[..., Path]) -> Callable[..., Path]:
-    """A CSV of generated PaySim rows (500 per step), optionally with a weights column."""
+    """A CSV of simulated PaySim rows (500 legit rows in a mean step, so a few thousand rows
+    span many steps), optionally with a weights column."""
 
     def factory(
         rows: int = 3000,
@@ -323,7 +323,9 @@ def synthetic_csv(write_csv: Callable[..., Path]) -> Callable[..., Path]:
         name: str = "synthetic.csv",
         weight: Callable[[dict[str, Any]], float] | None = None,
     ) -> Path:
-        generated = list(islice(synthetic_transactions(seed=seed, fraud_rate=fraud_rate), rows))
+        generated = list(
+            simulate_transactions(seed=seed, fraud_rate=fraud_rate, rows=rows, rows_per_step=500)
+        )
         columns = PAYSIM_COLUMNS
         if weight is not None:
             columns = (*PAYSIM_COLUMNS, "sample_weight")

@@ -12,8 +12,8 @@ import numpy as np
 from app.bench.explanations import ExplanationCost, measure_explanations
 from app.consumer.decisions import scoring_columns
 from app.records import Transaction, encode_record, parse_record
-from app.sources.synthetic import synthetic_transactions
 from ml.model import FraudModel
+from ml.simulator import simulate_transactions
 
 _SINGLE_REPEATS = 2000
 
@@ -35,9 +35,9 @@ def sample_transactions(
 ) -> list[Transaction]:
     """``count`` transactions, through the same encoding and validation the stream applies.
 
-    From ``rows`` (a PaySim replay, repeated when shorter than ``count``), or else generated.
+    From ``rows`` (a PaySim replay, repeated when shorter than ``count``), or else simulated.
     """
-    source = synthetic_transactions(seed=seed, fraud_rate=0.01) if rows is None else cycle(rows)
+    source = simulate_transactions(seed=seed, fraud_rate=0.01) if rows is None else cycle(rows)
     rows = islice(source, count)
     return [
         parse_record(encode_record({"tx_id": f"bench-{i}", **row})) for i, row in enumerate(rows)
@@ -52,7 +52,7 @@ def measure_scoring(
 ) -> ScoringResult:
     """Score batches for about ``seconds``, then single transactions one by one.
 
-    The transactions come from ``rows`` when given (a PaySim replay), else from the generator.
+    The transactions come from ``rows`` when given (a PaySim replay), else from the simulator.
     The model scores on one thread (as the consumer does), so batch throughput is per core.
     """
     transactions = sample_transactions(batch_size, rows=rows)

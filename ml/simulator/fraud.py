@@ -42,6 +42,14 @@ from ml.simulator.traffic import Rows
 
 logger = logging.getLogger(__name__)
 
+#: The rows of one takeover lie within this share of the step: a fraudster empties an account
+#: in one go, within the hour.
+TAKEOVER_SPREAD = 0.01
+#: A demo retry comes within this share of the step after the first drain (about a minute of
+#: the simulated hour), so a detector's block on the account is in place but still recent.
+RETRY_SPREAD = 0.02
+_LAST_PLACE = np.nextafter(1.0, 0.0)
+
 
 @dataclass(frozen=True)
 class Takeovers:
@@ -74,13 +82,15 @@ def takeovers(rng: np.random.Generator, count: int, retry_share: float = 0.0) ->
     places: list[float] = []
     victims = account_names("C", account_numbers(rng, count))
     for victim in victims.tolist():
-        rounds = 2 if rng.random() < retry_share else 1
-        made = 0
-        for _ in range(rounds):
-            made += _drain(rng, victim, columns)
         # Rows of one takeover keep their order (a transfer before its cash-out, chunk after
-        # chunk) but spread over the step, between legit rows.
-        places.extend(np.sort(rng.random(made)).tolist())
+        # chunk) and follow each other closely, with legit rows between them.
+        made = _drain(rng, victim, columns)
+        mine = rng.random() * (1.0 - TAKEOVER_SPREAD) + np.sort(rng.random(made)) * TAKEOVER_SPREAD
+        places.extend(mine.tolist())
+        if rng.random() < retry_share:
+            # The retry follows soon after, while the account is still the fraudster's.
+            again = mine[-1] + np.sort(rng.random(_drain(rng, victim, columns))) * RETRY_SPREAD
+            places.extend(np.minimum(again, _LAST_PLACE).tolist())
     rows = Rows(
         kind=np.array(columns["kind"], dtype=np.int64),
         amount=np.array(columns["amount"], dtype=np.float64),

@@ -12,7 +12,7 @@ import pytest
 
 from app.errors import ProducerError
 from app.producer import StreamProducer, with_transaction_ids
-from app.sources.synthetic import synthetic_transactions
+from ml.simulator import simulate_transactions
 
 
 class FailingPutRecords:
@@ -54,7 +54,7 @@ class FailingPutRecords:
 
 
 def rows(count: int, *, seed: int = 5) -> list[dict[str, Any]]:
-    return list(islice(synthetic_transactions(seed=seed, fraud_rate=0.05), count))
+    return list(islice(simulate_transactions(seed=seed, fraud_rate=0.05), count))
 
 
 def decoded(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,7 +121,7 @@ def test_stream_producer_keeps_a_sender_in_order_on_one_shard(local_aws_env, mak
 def test_stream_producer_limit_is_honoured(local_aws_env) -> None:
     producer = StreamProducer(local_aws_env.clients.kinesis, local_aws_env.names.stream)
 
-    report = producer.run(synthetic_transactions(seed=1), limit=37)
+    report = producer.run(simulate_transactions(seed=1), limit=37)
 
     assert report.sent == 37, f"report {report}"
     assert len(local_aws_env.stream_records()) == 37
@@ -219,7 +219,7 @@ def test_stream_producer_missing_stream_says_how_to_create_it(local_aws_env) -> 
 
     # When it runs, Then it stops before sending, naming the stream and the way out
     with pytest.raises(ProducerError, match=r"no-such-stream does not exist.*fds local serve"):
-        producer.run(synthetic_transactions(seed=1), limit=5)
+        producer.run(simulate_transactions(seed=1), limit=5)
     assert producer.report.sent == 0
 
 

@@ -19,7 +19,7 @@ from app.bench.report import highest_held, render_scaling, scaling_ratio, sweep_
 from app.bench.scoring import measure_scoring, sample_transactions
 from app.bench.usage import ProcessUsage
 from app.cli import app
-from app.sources.synthetic import synthetic_transactions
+from ml.simulator import simulate_transactions
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,7 +85,7 @@ def test_scoring_measure_scores_whole_batches_and_single_transactions(model) -> 
 
 def test_sample_transactions_from_rows_repeat_them_under_unique_ids() -> None:
     # Given three replayed rows and a request for seven transactions
-    generated = islice(synthetic_transactions(seed=3), 3)
+    generated = islice(simulate_transactions(seed=3), 3)
     rows = [dict(row, nameOrig=f"C{i}") for i, row in enumerate(generated)]
 
     # When they are sampled

@@ -13,14 +13,14 @@ from app.errors import AwsSetupError
 from app.producer import StreamProducer
 from app.records import encode_record
 from app.settings import Settings
-from app.sources.synthetic import synthetic_transactions
+from ml.simulator import simulate_transactions
 
 SETTINGS = Settings(environment="local", poll_interval_seconds=0.01)
 
 
 def tagged_rows(count: int, *, prefix: str, seed: int) -> list[dict[str, Any]]:
     """Generated rows with known transaction ids, so the log can be checked against them."""
-    rows = islice(synthetic_transactions(seed=seed, fraud_rate=0.05), count)
+    rows = islice(simulate_transactions(seed=seed, fraud_rate=0.05, retry_share=0.5), count)
     return [{"tx_id": f"{prefix}-{i}", **row} for i, row in enumerate(rows)]
 
 

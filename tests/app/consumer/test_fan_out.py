@@ -26,7 +26,7 @@ from app.consumer.fan_out import FanOutReads, resolve_consumer_arn
 from app.errors import AwsSetupError
 from app.producer import StreamProducer
 from app.settings import Settings
-from app.sources.synthetic import synthetic_transactions
+from ml.simulator import simulate_transactions
 
 CONSUMER_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/fds-consumer:1"
 SHARD = "shardId-000000000000"
@@ -260,7 +260,9 @@ def test_a_consumer_in_fan_out_mode_decides_every_transaction_once(
     kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="fds-consumer")
     rows = [
         {"tx_id": f"fo-{i}", **row}
-        for i, row in enumerate(islice(synthetic_transactions(seed=61, fraud_rate=0.05), 300))
+        for i, row in enumerate(
+            islice(simulate_transactions(seed=61, fraud_rate=0.05, retry_share=0.5), 300)
+        )
     ]
     StreamProducer(kinesis, stream).run(rows)
     pushing = PushingKinesis(kinesis, stream)

@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.consumer.checkpoints import CheckpointStore, stream_identity
 from app.consumer.leases import LeaseTable
 from app.producer import StreamProducer
-from app.sources.synthetic import synthetic_transactions
 from components.workload import WorkloadArgs
+from ml.simulator import simulate_transactions
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 #: What the cluster's Deployment gives a pod between SIGTERM and SIGKILL.
@@ -77,7 +77,9 @@ class ConsumeProcess:
 def test_sigterm_mid_stream_loses_and_repeats_nothing(local_aws_env, poll) -> None:
     rows = [
         {"tx_id": f"g-{i}", **row}
-        for i, row in enumerate(islice(synthetic_transactions(seed=5, fraud_rate=0.02), 900))
+        for i, row in enumerate(
+            islice(simulate_transactions(seed=5, fraud_rate=0.02, retry_share=0.5), 900)
+        )
     ]
     producer = StreamProducer(local_aws_env.clients.kinesis, local_aws_env.names.stream)
     sending = threading.Thread(target=producer.run, args=(rows,), kwargs={"rate": 300.0})

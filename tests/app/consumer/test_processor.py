@@ -19,7 +19,7 @@ from app.consumer.effects import Effects
 from app.consumer.processor import BatchProcessor, RecentIds
 from app.consumer.stats import ConsumerStats
 from app.errors import InvalidRecordError
-from app.sources.synthetic import synthetic_transactions
+from ml.simulator import simulate_transactions
 
 SHARD = "shardId-000000000000"
 
@@ -162,10 +162,12 @@ def test_batch_processor_normal_row_is_normal_with_no_effect_but_the_log(
 
 
 def test_batch_processor_never_uses_the_label(local_aws_env, make_processor, make_batch) -> None:
-    # Given 150 generated rows (takeovers, retries by blocked senders, legit rows)
+    # Given 150 simulated rows (takeovers, retries by blocked senders, legit rows)
     rows = [
         {**row, "tx_id": f"tx-{i}"}
-        for i, row in enumerate(islice(synthetic_transactions(seed=9, fraud_rate=0.1), 150))
+        for i, row in enumerate(
+            islice(simulate_transactions(seed=9, fraud_rate=0.1, retry_share=0.5), 150)
+        )
     ]
 
     def outcome(batch_rows: list[dict[str, Any]]) -> list[tuple[str, str, float | None]]:

@@ -1,0 +1,176 @@
+"""Tests for ``fds simulate``: writing simulated PaySim CSVs and the fidelity report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from ml.data import read_paysim
+from ml.schema import PAYSIM_COLUMNS
+from ml.simulator import simulate_frames
+from ml.simulator.writer import write_paysim_csv
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The real weighted PaySim sample, next to the repository in ../shared; never committed.
+REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "paysim" / "paysim_weighted_steps001-400.csv"
+#: Settings of the small "real" files built here: enough fraud rows in few rows.
+SMALL = ["--rows", "150000", "--fraud-rate", "0.02"]
+
+
+def run_fds(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``fds ARGS`` as a child process, so ``main()`` turns errors into one line."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def runner(restore_logging) -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_real(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A simulated file standing in for real rows, written with ``SMALL``'s settings.
+
+    Its steps are small, so its rows span many days, as a real file's do.
+    """
+    path = tmp_path_factory.mktemp("real") / "stand-in.csv"
+    frames = simulate_frames(seed=99, rows=150_000, fraud_rate=0.02, rows_per_step=500.0)
+    write_paysim_csv(frames, path)
+    return path
+
+
+def test_cli_simulate_same_seed_writes_the_same_readable_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Given two runs with one seed
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for out in (first, second):
+        result = runner.invoke(
+            app, ["simulate", "--rows", "20000", "--seed", "4", "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+
+    # Then the files are identical, in PaySim's header, and read back without a bad row
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_text().splitlines()[0] == ",".join(PAYSIM_COLUMNS)
+    data = read_paysim(first)
+    assert data.bad_row_count == 0 and len(data.frame) == 20_000
+
+
+def test_cli_simulate_reports_speed_and_memory(tmp_path: Path) -> None:
+    result = run_fds("simulate", "--rows", "1000", "--seed", "1", "--out", str(tmp_path / "s.csv"))
+
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "simulated 1,000 rows (seed 1)" in said and "rows/s" in said, said
+    assert "peak memory" in said, said
+
+
+def test_cli_simulate_fraud_rate_is_taken(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "fraudy.csv"
+    result = runner.invoke(
+        app,
+        ["simulate", "--rows", "30000", "--seed", "2", "--fraud-rate", "0.3", "--out", str(out)],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out)["isFraud"].mean() > 0.2
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ([], "give --out FILE.csv to write rows, or --compare REAL.csv"),
+        (["--out", "{tmp}/x.csv"], "give --rows N with --out"),
+        (["--rows", "10", "--out", "{tmp}/x.csv", "--weights", "w"], "give --compare"),
+        (["--rows", "10", "--out", "{tmp}/x.csv", "--fraud-rate", "2"], "is not a share"),
+        (["--rows", "10", "--out", "{tmp}/x.csv", "--fraud-rate", "nan"], "is not a share"),
+        (["--rows", "0", "--out", "{tmp}/x.csv"], "--rows"),
+        (["--rows", "10", "--out", "{tmp}"], "is a directory"),
+        (["--compare", "{tmp}/missing.csv"], "is not a file"),
+        (["--rows", "10", "--out", "{tmp}/x.csv", "--rows-per-step", "0"], "is not a number"),
+    ],
+)
+def test_cli_simulate_bad_arguments_are_usage_errors(
+    runner: CliRunner, tmp_path: Path, args: list[str], said: str
+) -> None:
+    result = runner.invoke(app, ["simulate", *[a.format(tmp=tmp_path) for a in args]])
+
+    assert result.exit_code == 2, f"{args}: exit {result.exit_code}: {result.output}"
+    output = " ".join(result.output.replace("│", " ").split())
+    assert said in output, f"{args}: unclear message: {output}"
+    assert not (tmp_path / "x.csv").exists(), "nothing should be written on a usage error"
+
+
+def test_cli_simulate_compare_passes_against_rows_of_the_same_kind(small_real: Path) -> None:
+    result = run_fds("simulate", "--compare", str(small_real), "--seed", "5", *SMALL)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout
+    assert "KS distance of log-amount, TRANSFER" in result.stdout
+
+
+def test_cli_simulate_compare_fails_on_a_distorted_file(small_real: Path, tmp_path: Path) -> None:
+    # Given the stand-in file with its CASH_OUT amounts multiplied by ten
+    frame = pd.read_csv(small_real)
+    cash_out = frame["type"] == "CASH_OUT"
+    frame.loc[cash_out, "amount"] = (frame.loc[cash_out, "amount"] * 10).round(2)
+    distorted = tmp_path / "distorted.csv"
+    frame.to_csv(distorted, index=False)
+
+    # When the simulator is compared with it
+    result = run_fds("simulate", "--compare", str(distorted), "--seed", "5", *SMALL)
+
+    # Then the report shows the failing figure and the command exits 1 with one clear line
+    assert result.returncode == 1, result.stdout + result.stderr
+    failing = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert any("KS distance of log-amount, CASH_OUT" in line for line in failing), result.stdout
+    assert "out of tolerance" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_simulate_compare_can_also_write_the_rows_it_compared(
+    small_real: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "compared.csv"
+    result = run_fds(
+        "simulate", "--compare", str(small_real), "--seed", "5", *SMALL, "--out", str(out)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(read_paysim(out).frame) == 150_000
+
+
+def test_cli_simulate_compare_with_a_missing_weights_column_is_one_line(small_real: Path) -> None:
+    result = run_fds("simulate", "--compare", str(small_real), "--weights", "nope", *SMALL)
+
+    assert result.returncode == 1, result.stderr
+    assert "nope" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.real_data
+def test_cli_simulate_compare_passes_against_the_real_weighted_rows() -> None:
+    if not REAL_DATA.is_file():
+        pytest.skip(f"real PaySim rows not found at {REAL_DATA} (shared/ next to the repository)")
+
+    result = run_fds(
+        "simulate", "--compare", str(REAL_DATA), "--weights", "sample_weight", "--seed", "1"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout, result.stdout
+    assert "simulated 5,000,000 rows" in " ".join(result.stderr.split())
