@@ -248,3 +248,16 @@ def test_train_model_uses_the_sample_weights(synthetic_csv, tmp_path: Path) -> N
     assert weighted.metadata.training["scale_pos_weight"] == pytest.approx(
         plain.metadata.training["scale_pos_weight"] * np.sqrt(40.0)
     )
+
+
+@pytest.mark.parametrize("freeze_cost", [0.0, -5.0, float("nan")])
+def test_train_model_freeze_cost_must_be_positive_before_fitting(
+    two_step_data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freeze_cost: float
+) -> None:
+    def fit(*args, **kwargs):
+        raise AssertionError("training started with a freeze cost it cannot use")
+
+    monkeypatch.setattr("ml.train.CatBoostClassifier.fit", fit)
+
+    with pytest.raises(ModelError, match="freeze cost"):
+        train_model(two_step_data, tmp_path / "m", options=TrainingOptions(freeze_cost=freeze_cost))
