@@ -5,15 +5,13 @@ for each row they add up, with the model's expected value, to the row's raw scor
 says how far that feature moved this transaction towards or away from fraud. A reason is a
 feature that moved it *towards* fraud; the top three by contribution are kept.
 
-Only flagged transactions are explained, all of a batch in one call: exact SHAP values cost
-about a millisecond per row with the shipped model of 500 trees, more than scoring a batch of
-500 transactions costs, so explaining every transaction would slow the normal ones for nothing.
+Only flagged transactions are explained, all of a batch at once, and the SHAP values come
+from a table of each tree's values per leaf built once per model (``ml.contributions``), so a
+fraud costs about what scoring it does; normal transactions are never explained at all.
 
-An explanation depends only on the model and the row. CatBoost computes each row's SHAP values
-on their own (in this version both of its strategies, chosen by how many rows a call holds,
-give the same numbers to the bit; ``tests/ml/test_explain.py`` checks it), and ties are broken
-by feature name, so a replayed fraud is explained with the same words, whatever batch it comes
-in.
+An explanation depends only on the model and the row: a row's SHAP values are the sum of its
+own leaves' entries, whatever rows come with it, and ties are broken by feature name, so a
+replayed fraud is explained with the same words, whatever batch it comes in.
 """
 
 from __future__ import annotations
@@ -25,8 +23,8 @@ from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
-from catboost import Pool
 
+from ml.contributions import shap_values
 from ml.features import FEATURE_NAMES, FloatMatrix
 from ml.model import FraudModel
 from ml.schema import TRANSACTION_TYPES
@@ -138,7 +136,7 @@ class Reason:
 def explain(
     model: FraudModel, features: FloatMatrix, top: int = TOP_REASONS
 ) -> list[tuple[Reason, ...]]:
-    """The top ``top`` reasons of each row, in one SHAP call for all rows.
+    """The top ``top`` reasons of each row, the SHAP values of all rows found together.
 
     Args:
         model: the model that scored the rows.
@@ -163,11 +161,7 @@ def explain(
     # The model is fed by its own feature names, never by position (see ml.model).
     names = [str(name) for name in model.classifier.feature_names_ or []]
     ordered = features[:, [FEATURE_NAMES.index(name) for name in names]]
-    shap = model.classifier.get_feature_importance(
-        Pool(ordered, feature_names=names), type="ShapValues", thread_count=1
-    )
-    # The last column is the model's expected value, the same for every row.
-    contributions = np.round(np.asarray(shap)[:, : len(names)], _CONTRIBUTION_DECIMALS)
+    contributions = np.round(shap_values(model, ordered), _CONTRIBUTION_DECIMALS)
     return [
         _top_reasons(dict(zip(FEATURE_NAMES, row.tolist(), strict=True)), names, shares, top)
         for row, shares in zip(features, contributions, strict=True)

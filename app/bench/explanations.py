@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import cycle, islice
 from typing import Final
 
@@ -73,7 +74,7 @@ def measure_explanations(
         )
         # Spread the flagged rows through the batch, as they come on the stream.
         batch = [batch[i] for i in np.random.default_rng(count).permutation(len(batch))]
-        times = _timed(lambda b=batch: _score_and_explain(model, b), _BATCH_REPEATS)
+        times = _timed(partial(_score_and_explain, model, batch), _BATCH_REPEATS)
         batches.append(BatchCost(count, *_percentiles(times)))
 
     one = flagged[:1]

@@ -23,6 +23,7 @@ from app.errors import AwsSetupError, FdsError
 from app.pauses import freeze_long_lived_objects
 from app.resources import resolve
 from app.settings import Settings
+from ml.contributions import prepare as prepare_explanations
 from ml.model import FraudModel
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class Consumer:
                 self._clients.kinesis, names.stream, self._settings.stream_consumer_name
             )
         self._model.warm_up()
+        # The frauds' SHAP tables take a second or two to build: now, not at the first fraud.
+        prepare_explanations(self._model)
         blocklist = BlockList(effects, self._settings.blocklist_refresh_seconds)
         processor = BatchProcessor(self._model, effects, self.stats, blocklist=blocklist)
         self._processor = processor

@@ -19,6 +19,7 @@ from app.consumer.effects import Effects
 from app.consumer.processor import BatchProcessor, RecentIds
 from app.consumer.stats import ConsumerStats
 from app.errors import InvalidRecordError
+from ml import explain as explain_module
 from ml.simulator import simulate_transactions
 
 SHARD = "shardId-000000000000"
@@ -477,16 +478,16 @@ def test_batch_processor_retried_batch_sends_and_counts_its_dead_letters_once(
 
 
 @pytest.fixture
-def shap_calls(model, monkeypatch) -> list[int]:
-    """The row count of every SHAP call the model is asked for, while the test runs."""
+def shap_calls(monkeypatch) -> list[int]:
+    """The row count of every computation of SHAP values while the test runs."""
     calls: list[int] = []
-    real = model.classifier.get_feature_importance
+    real = explain_module.shap_values
 
-    def counting(data=None, *args, **kwargs):
-        calls.append(data.num_row())
-        return real(data, *args, **kwargs)
+    def counting(model, rows):
+        calls.append(len(rows))
+        return real(model, rows)
 
-    monkeypatch.setattr(model.classifier, "get_feature_importance", counting)
+    monkeypatch.setattr(explain_module, "shap_values", counting)
     return calls
 
 
