@@ -126,6 +126,7 @@ def render_explanations(cost: ExplanationCost, console: Console) -> None:
     )
     table.add_column("")
     table.add_column("", justify="right")
+    table.add_row("SHAP table built once, at start", f"{cost.prepare_seconds} s")
     for batch in cost.batches:
         table.add_row(
             f"{batch.flagged} flagged: batch p50 / p99", f"{batch.ms_p50} / {batch.ms_p99} ms"

@@ -39,12 +39,15 @@ def test_measure_explanations_times_batches_with_and_without_flagged_rows(
     # Then each flagged count has its batch, timed, and the flagged rows alone were explained:
     # none for the batch without, one or ten rows (taken again) per batch with, one alone
     assert cost is not None
-    assert [batch.flagged for batch in cost.batches] == list(FLAGGED_COUNTS)
+    assert [batch.flagged for batch in cost.batches] == [min(n, 20) for n in FLAGGED_COUNTS]
     assert all(0 < batch.ms_p50 <= batch.ms_p99 for batch in cost.batches), cost
     assert 0 < cost.single_ms_p50 <= cost.single_ms_p99
     runs = 3 + 1  # the repeats and the warm-up call
-    assert sorted(set(explained)) == [1, 10], explained
+    assert sorted(set(explained)) == [1, 10, 20], explained
     assert explained.count(10) == runs and explained.count(1) == 2 * runs, explained
+    # ...a batch of 20 holds at most 20 flagged rows
+    assert explained.count(20) == runs, explained
+    assert cost.prepare_seconds >= 0
 
     # And the table shows them
     out = io.StringIO()
