@@ -135,9 +135,8 @@ class BatchProcessor:
 
         # A decision is durable once it is in the log and its sender on the block list; the
         # two writes run side by side. The block-list writes need no reasons, so they start
-        # first and the frauds are explained while they are in flight (CatBoost lets go of the
-        # GIL while it computes); the log waits for the reasons. The alerts follow in the
-        # background (app.consumer.alerting).
+        # first and the frauds are explained while they are in flight; the log waits for the
+        # reasons. The alerts follow in the background (app.consumer.alerting).
         frauds = [d for d in decisions if d.verdict is Verdict.FRAUD]
         blocking = self._pool.submit(self._effects.block, frauds) if frauds else None
         decisions = self._with_reasons(decisions, valid)
@@ -168,12 +167,13 @@ class BatchProcessor:
         return decisions
 
     def _with_reasons(self, decisions: list[Decision], valid: list[StreamRecord]) -> list[Decision]:
-        """The decisions with each fraud's reasons, explained in one SHAP call for the batch.
+        """The decisions with each fraud's reasons, all of the batch's frauds explained at once.
 
         Only frauds are explained, after scoring: a batch without one costs nothing more, and
-        one with frauds about a millisecond per fraud with the shipped model (the README's
-        performance figures, from ``fds bench --scoring``). Their features are built again for those few rows rather than kept from
-        scoring, which would hold every row's features for the rare fraud.
+        one with frauds a fraction of a millisecond per fraud, from the model's SHAP table
+        (``ml.contributions``; the README's figures come from ``fds bench --scoring``). Their
+        features are built again for those few rows rather than kept from scoring, which would
+        hold every row's features for the rare fraud.
         """
         fraud_ids = {d.tx_id for d in decisions if d.verdict is Verdict.FRAUD}
         if not fraud_ids:
