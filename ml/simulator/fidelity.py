@@ -214,8 +214,8 @@ def compare(simulated: Tally, real: Tally) -> FidelityReport:
     figures.append(
         Figure(
             "legit rows: amount = balance before",
-            sim_legit_drains,
-            real_legit_drains,
+            sim_legit_drains * 100,
+            real_legit_drains * 100,
             "= 0",
             sim_legit_drains == 0.0,
             unit="%",

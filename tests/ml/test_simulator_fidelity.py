@@ -11,7 +11,7 @@ from ml.simulator.errors import FidelityError
 from ml.simulator.fidelity import KS_MAX, Tally, compare, tally
 
 
-def simulated(seed: int, rows: int = 120_000) -> pd.DataFrame:
+def simulated(seed: int, rows: int = 500_000) -> pd.DataFrame:
     return pd.concat(
         simulate_frames(seed=seed, rows=rows, fraud_rate=0.02, rows_per_step=800.0),
         ignore_index=True,
@@ -82,9 +82,13 @@ def test_compare_fails_when_legit_rows_drain_the_sender_or_merchants_hold_money(
     merchants = broken.index[broken["nameDest"].str.startswith("M")][:10]
     broken.loc[merchants, "newbalanceDest"] = 5.0
 
-    failed = {f.name for f in compare(tally([broken]), tally([reference])).failures}
+    report = compare(tally([broken]), tally([reference]))
 
+    failed = {f.name for f in report.failures}
     assert failed == {"legit rows: amount = balance before", "merchant rows with a balance"}
+    share = 100 * 500 / int((broken["isFraud"] == 0).sum())
+    assert figure(report, "legit rows: amount = balance before").simulated == pytest.approx(share)
+    assert figure(report, "merchant rows with a balance").simulated == 10
 
 
 def test_tally_weights_rows(reference: pd.DataFrame) -> None:
