@@ -221,8 +221,8 @@ def test_zero_amount_cash_outs_follow_the_stopped_transfers(rows: pd.DataFrame) 
 
 def test_fraud_share_matches_the_asked_rate_over_a_cycle() -> None:
     # Given one whole cycle of PaySim's 400 steps at a small scale
-    frames = simulate_frames(seed=4, rows_per_step=400.0, fraud_rate=0.01, chunk_rows=50_000)
-    rows = pd.concat(islice(frames, 200), ignore_index=True)
+    frames = simulate_frames(seed=4, rows_per_step=400.0, fraud_rate=0.01, rows=200_000)
+    rows = pd.concat(frames, ignore_index=True)
     cycle = rows[rows["step"] <= 400]
 
     # Then fraud makes about the asked share of it
