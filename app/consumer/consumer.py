@@ -52,7 +52,8 @@ class Consumer:
                 self._clients.kinesis, names.stream, self._settings.stream_consumer_name
             )
         self._model.warm_up()
-        # The frauds' SHAP tables take a second or two to build: now, not at the first fraud.
+        # The model's SHAP table takes a moment to build (0.15 s for the shipped model, more for
+        # larger ones): now, not at the first fraud.
         prepare_explanations(self._model)
         blocklist = BlockList(effects, self._settings.blocklist_refresh_seconds)
         processor = BatchProcessor(self._model, effects, self.stats, blocklist=blocklist)
