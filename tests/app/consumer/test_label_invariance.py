@@ -131,6 +131,12 @@ def assert_label_never_decides(env, model, rows: list[Row], poll) -> dict[str, A
     decisions and the alerts are identical. Returns the decisions as given."""
     given, given_alerts = run_consumer(env, model, rows, poll)
     assert set(given) == {row["tx_id"] for row in rows}, "a transaction was not decided"
+    # Each fraud's alert, as `fds alerts export` reads it, carries the reasons it was logged with
+    frauds = {tx_id for tx_id, d in given.items() if d["verdict"] == "fraud"}
+    assert set(given_alerts) == frauds, f"alerts {sorted(given_alerts)} for frauds {sorted(frauds)}"
+    for tx_id in frauds:
+        assert given_alerts[tx_id]["reasons"] == given[tx_id]["reasons"], tx_id
+        assert given[tx_id]["reasons"], f"{tx_id} is fraud without reasons"
 
     for name, variant in (("flipped", flipped), ("removed", removed), ("malformed", malformed)):
         changed = variant(rows)
