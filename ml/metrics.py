@@ -105,7 +105,7 @@ def bootstrap_intervals(
 
     Returns:
         ``{"auprc": [low, high], "recall": [low, high]}``; a metric is ``None`` when no resample
-        could measure it (no weighted fraud at all).
+        could measure it (no weighted fraud at all) or ``resamples`` is 0.
     """
     weights = np.ones(len(labels)) if weights is None else weights
     distinct, group = np.unique(steps, return_inverse=True)
@@ -128,7 +128,7 @@ def bootstrap_intervals(
             continue
         auprcs.append(float(average_precision_score(f, scores[rows], sample_weight=w)))
         recalls.append(float(w[f & flagged[rows]].sum()) / fraud_weight)
-    if len(auprcs) < resamples:
+    if 0 < len(auprcs) < resamples:
         logger.warning(
             "bootstrap: only %d of %d resamples held both classes", len(auprcs), resamples
         )

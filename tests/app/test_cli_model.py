@@ -218,3 +218,27 @@ def test_cli_evaluate_table_and_json_give_the_same_figures(
     low, high = report["intervals"]["recall"]
     assert rows["recall"][1] == f"{low:.4f} – {high:.4f}", rows["recall"]
     assert "(weighted)" in table.stdout and report["weighted"] is True
+
+
+@pytest.mark.parametrize(("resamples", "bounded"), [("0", False), ("20", True)])
+def test_cli_evaluate_resamples_sets_the_bootstrap(
+    runner: CliRunner, synthetic_csv, resamples: str, bounded: bool
+) -> None:
+    csv = synthetic_csv(2000, seed=44, fraud_rate=0.05)
+
+    result = runner.invoke(
+        app, ["evaluate", "--data", str(csv), "--json", "--resamples", resamples]
+    )
+
+    assert result.exit_code == 0, result.output
+    intervals = json.loads(result.stdout)["intervals"]
+    assert (intervals["auprc"] is not None) is bounded, intervals
+    assert (intervals["recall"] is not None) is bounded, intervals
+
+
+def test_cli_evaluate_resamples_out_of_range_is_a_usage_error(
+    runner: CliRunner, synthetic_csv
+) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", str(synthetic_csv(10)), "--resamples", "-1"])
+
+    assert result.exit_code == 2, result.output
