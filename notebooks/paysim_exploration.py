@@ -44,7 +44,6 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from itertools import islice
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -54,6 +53,7 @@ import pandas as pd
 from ml.data import PaysimData, read_paysim
 from ml.features import FEATURE_DOCS, FEATURE_NAMES, INPUT_COLUMNS, build_features
 from ml.schema import POST_TRANSACTION_COLUMNS, TRANSACTION_TYPES
+from ml.simulator import simulate_frames
 
 
 def find_repository(start: Path) -> Path:
@@ -100,19 +100,7 @@ def save(figure: plt.Figure, name: str) -> None:
 
 # %%
 def generated_frame(rows: int) -> pd.DataFrame:
-    """The project's own generated rows: the simulator when it is installed, else the demo
-    generator."""
-    try:
-        from ml.simulator import simulate_frames
-    except ModuleNotFoundError as missing:
-        if missing.name != "ml.simulator":
-            raise  # the simulator is there but broken: say so rather than hide it
-        # FALLBACK for a checkout without ml.simulator: the demo generator of app/ yields row
-        # dicts, with no day/night cycle and a fraud share far above PaySim's.
-        from app.sources.synthetic import synthetic_transactions
-
-        print(f"generating {rows:,} rows with app.sources.synthetic: ml.simulator is missing")
-        return pd.DataFrame(islice(synthetic_transactions(seed=SEED, fraud_rate=0.01), rows))
+    """The project's own generated rows, from its PaySim simulator."""
     print(f"generating {rows:,} rows with ml.simulator (seed {SEED}, PaySim's fraud rate)")
     return pd.concat(list(simulate_frames(seed=SEED, rows=rows)), ignore_index=True)
 

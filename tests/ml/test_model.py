@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from catboost import CatBoostClassifier, CatBoostRegressor, Pool
 
-from app.sources.synthetic import synthetic_transactions
 from ml.errors import ModelError
 from ml.features import FEATURE_NAMES, build_features
 from ml.model import (
@@ -24,11 +23,14 @@ from ml.model import (
     load_model,
     model_version,
 )
+from ml.simulator import simulate_transactions
 
 
 @pytest.fixture(scope="module")
 def synthetic_frame() -> pd.DataFrame:
-    return pd.DataFrame(list(islice(synthetic_transactions(seed=3, fraud_rate=0.05), 1500)))
+    return pd.DataFrame(
+        list(islice(simulate_transactions(seed=3, fraud_rate=0.05, rows_per_step=500.0), 1500))
+    )
 
 
 @pytest.fixture
