@@ -3,7 +3,9 @@
 The contributions are CatBoost's SHAP values, in the model's raw output (log-odds of fraud):
 for each row they add up, with the model's expected value, to the row's raw score, so each one
 says how far that feature moved this transaction towards or away from fraud. A reason is a
-feature that moved it *towards* fraud; the top three by contribution are kept.
+feature that moved it *towards* fraud; the top three by contribution are kept. Features that
+state one fact in different ways (the amount equal to the balance, as a share of it, as what
+is left of it) count as one reason, their contributions added up.
 
 Only flagged transactions are explained, all of a batch at once, and the SHAP values come
 from a table of each tree's values per leaf built once per model (``ml.contributions``), so a
@@ -168,16 +170,37 @@ def explain(
     ]
 
 
+#: Features that say the same fact about a transaction in different ways. Their contributions
+#: are added up into one reason, said by the member that contributed most: three reasons that
+#: all say "the whole balance leaves" would hide the other two the model had.
+SAME_FACT: Final[Mapping[str, str]] = {
+    "drains_sender": "sender_balance",
+    "amount_over_balance": "sender_balance",
+    "balance_left": "sender_balance",
+    "oldbalance_dest": "recipient_balance",
+    "dest_empty": "recipient_balance",
+    **{f"type_{kind}": "type" for kind in TRANSACTION_TYPES},
+}
+
+
 def _top_reasons(
     row: Mapping[str, float], names: Sequence[str], shares: np.ndarray, top: int
 ) -> tuple[Reason, ...]:
+    totals: dict[str, float] = {}
+    speaker: dict[str, tuple[float, str]] = {}
+    for share, name in zip(shares.tolist(), names, strict=True):
+        fact = SAME_FACT.get(name, name)
+        totals[fact] = totals.get(fact, 0.0) + float(share)
+        # The member that pushed most says the fact; equal pushes go to the first name.
+        if fact not in speaker or (-share, name) < (-speaker[fact][0], speaker[fact][1]):
+            speaker[fact] = (float(share), name)
     # Strongest first; equal contributions in name order, so the choice never depends on
     # anything but the row.
     ranked = sorted(
         (
-            (float(share), name)
-            for share, name in zip(shares.tolist(), names, strict=True)
-            if share > 0
+            (round(total, _CONTRIBUTION_DECIMALS), speaker[fact][1])
+            for fact, total in totals.items()
+            if round(total, _CONTRIBUTION_DECIMALS) > 0
         ),
         key=lambda pair: (-pair[0], pair[1]),
     )

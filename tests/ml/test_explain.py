@@ -13,6 +13,7 @@ from catboost import CatBoostClassifier, Pool
 
 from ml.explain import (
     FEATURE_WORDS,
+    SAME_FACT,
     TOP_REASONS,
     ValueKind,
     describe,
@@ -153,24 +154,31 @@ def test_explain_top_reason_of_a_takeover_is_the_drained_account(model: FraudMod
         assert drained.words == "the amount equals the sender's whole balance (181.00)"
 
 
-def test_explain_reasons_are_the_largest_shap_values(model: FraudModel) -> None:
+def test_explain_reasons_are_the_largest_shap_values_one_per_fact(model: FraudModel) -> None:
     # Given two flagged rows
     features = build_features(columns(takeover(amount=181.0), takeover(amount=9000.0, step=30)))
 
     # When they are explained
     explained = explain(model, features)
 
-    # Then each row's reasons are its three largest SHAP values, computed here independently
+    # Then each row's reasons are its three largest SHAP values, computed here independently,
+    # after adding up the features that state one fact; each said by its strongest member
     names = list(model.classifier.feature_names_)
     ordered = features[:, [FEATURE_NAMES.index(name) for name in names]]
     shap = model.classifier.get_feature_importance(
         Pool(ordered, feature_names=names), type="ShapValues"
     )[:, :-1]
     for row, reasons in zip(shap, explained, strict=True):
-        expected = [names[i] for i in np.argsort(-row)[:TOP_REASONS]]
+        facts: dict[str, list[tuple[float, str]]] = {}
+        for share, name in zip(row, names, strict=True):
+            facts.setdefault(SAME_FACT.get(name, name), []).append((float(share), name))
+        ranked = sorted(facts.values(), key=lambda members: -sum(s for s, _ in members))
+        expected = [max(members)[1] for members in ranked[:TOP_REASONS]]
         assert [reason.feature for reason in reasons] == expected
-        for reason in reasons:
-            assert reason.contribution == pytest.approx(row[names.index(reason.feature)], abs=1e-4)
+        for reason, members in zip(reasons, ranked, strict=False):
+            assert reason.contribution == pytest.approx(sum(s for s, _ in members), abs=1e-3)
+        said = [SAME_FACT.get(reason.feature, reason.feature) for reason in reasons]
+        assert len(set(said)) == len(said), f"one fact given twice: {reasons}"
 
 
 def test_explain_is_the_same_for_a_row_alone_and_in_any_batch(model: FraudModel) -> None:
