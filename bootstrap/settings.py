@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from components.config_values import decode_json_text
 from components.state_backend import StateBackend, parse_backend_url
 
 logger = logging.getLogger(__name__)
@@ -86,13 +86,7 @@ class BootstrapSettings(BaseModel):
     )
     @classmethod
     def _decode_json_list(cls, value: Any) -> Any:
-        # The CLI hands lists to the program as JSON text.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                return value
-        return value
+        return decode_json_text(value)
 
     @field_validator("state_backend")
     @classmethod

@@ -7,7 +7,6 @@ validation error already names the key the operator has to fix.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -23,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from components.config_values import decode_json_text
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +187,7 @@ class StackSettings(BaseModel):
     @field_validator("spot_instance_types", "alert_emails", mode="before")
     @classmethod
     def _decode_json_list(cls, value: Any) -> Any:
-        # The CLI hands structured config to the program as JSON text. Text that is not JSON is
-        # passed on unchanged so that the type check reports it as "not a list", with its key.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                return value
-        return value
+        return decode_json_text(value)
 
     @field_validator("spot_instance_types")
     @classmethod
