@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from app.consumer.decisions import Decision, Verdict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RunFds = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def runner(restore_logging) -> CliRunner:
+    """The CLI run in this process; ``restore_logging`` undoes the logging it sets up."""
+    return CliRunner()
+
+
+@pytest.fixture
+def run_fds() -> RunFds:
+    """``fds ARGS`` as a child process, so ``main()`` turns errors into one line as it does for
+    a user. The child sees only ``env`` (nothing of this shell's AWS settings) and wide columns,
+    so rich never wraps a path in its messages."""
+
+    def run(
+        *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=REPO_ROOT,
+            env={"COLUMNS": "1000", **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
 
 
 @pytest.fixture

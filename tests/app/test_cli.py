@@ -11,7 +11,7 @@ import json
 import os
 import re
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from ml.errors import DataFormatError
+
+#: The ``run_fds`` fixture of tests/app/conftest.py.
+RunFds = Callable[..., subprocess.CompletedProcess[str]]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVALUATE_KEYS = {"rows", "auprc", "roc_auc", "precision", "recall", "threshold"}
@@ -36,29 +39,9 @@ SUMMARY_KEYS = {
 }
 
 
-def run_fds(
-    *args: str, timeout: float = 120, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``fds ARGS`` as a child process, with ``env`` added to this one's; wide columns so rich
-    never wraps a path."""
-    env = {"COLUMNS": "1000", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@pytest.fixture
-def runner(restore_logging) -> CliRunner:
-    return CliRunner()
-
-
-def test_cli_train_with_a_missing_data_file_fails_naming_it(tmp_path: Path) -> None:
+def test_cli_train_with_a_missing_data_file_fails_naming_it(
+    run_fds: RunFds, tmp_path: Path
+) -> None:
     missing = tmp_path / "no-such-paysim.csv"
 
     result = run_fds("train", "--data", str(missing), "--out", str(tmp_path / "model"))
@@ -125,7 +108,7 @@ def test_cli_a_rate_or_duration_out_of_range_is_a_usage_error(
     assert option in said and "is not a number from" in said, f"unclear: {said}"
 
 
-def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> None:
+def test_cli_demo_runs_the_pipeline_and_writes_the_summary(run_fds: RunFds, tmp_path: Path) -> None:
     # Given an output path for the summary
     out = tmp_path / "out" / "summary.json"
 
@@ -149,7 +132,9 @@ def test_cli_demo_runs_the_pipeline_and_writes_the_summary(tmp_path: Path) -> No
     assert summary["throughput_tps"] > 0, summary
 
 
-def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path) -> None:
+def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(
+    run_fds: RunFds, tmp_path: Path
+) -> None:
     # Given AWS_ENDPOINT_URL with a port that is not a number
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:notaport"}
 
@@ -166,7 +151,7 @@ def test_cli_blocklist_list_with_a_bad_endpoint_port_is_one_line(tmp_path: Path)
 @pytest.mark.parametrize(
     "command", [["produce", "--limit", "1"], ["demo", "--limit", "10"], ["decisions", "export"]]
 )
-def test_cli_a_bad_fds_variable_is_one_line_naming_it(command: list[str]) -> None:
+def test_cli_a_bad_fds_variable_is_one_line_naming_it(run_fds: RunFds, command: list[str]) -> None:
     # Given an FDS_* variable that is not a number where a port is expected
     env = {"FDS_METRICS_PORT": "abc"}
 
@@ -263,7 +248,7 @@ def test_cli_an_unwritable_output_path_is_refused_before_any_work(
     ids=["bucket-name-aws-refuses", "resources-of-another-environment"],
 )
 def test_cli_a_name_aws_refuses_or_lacks_is_one_line_saying_which(
-    local_aws_env, variables: dict[str, str], said: str
+    run_fds: RunFds, local_aws_env, variables: dict[str, str], said: str
 ) -> None:
     # Given the local AWS, and settings naming resources it refuses or does not have
     env = {"AWS_ENDPOINT_URL": local_aws_env.endpoint_url, **variables}
@@ -278,7 +263,7 @@ def test_cli_a_name_aws_refuses_or_lacks_is_one_line_saying_which(
     assert "FDS_" in result.stderr, f"the settings to fix should be named: {result.stderr}"
 
 
-def test_cli_consume_in_fan_out_mode_against_the_local_aws_says_it_cannot() -> None:
+def test_cli_consume_in_fan_out_mode_against_the_local_aws_says_it_cannot(run_fds: RunFds) -> None:
     # Given fan-out reading asked for, against a local AWS (which serves no SubscribeToShard)
     env = {"FDS_READ_MODE": "fan-out", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
 

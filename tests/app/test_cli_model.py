@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,25 +24,10 @@ from ml.data import read_paysim
 from ml.features import FEATURE_NAMES, build_features
 from ml.model import DEFAULT_MODEL_DIR, METADATA_FILE, MODEL_FILE, model_version
 
+#: The ``run_fds`` fixture of tests/app/conftest.py.
+RunFds = Callable[..., subprocess.CompletedProcess[str]]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_fds(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``fds ARGS`` as a child process with only ``env`` (and wide columns) in its environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO_ROOT,
-        env={"COLUMNS": "1000", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def runner(restore_logging) -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture
@@ -98,7 +82,7 @@ SPOILED: dict[str, tuple[Callable[[Path, tuple[np.ndarray, np.ndarray]], None], 
 @pytest.mark.parametrize("command", ["consume", "evaluate"])
 @pytest.mark.parametrize("case", list(SPOILED))
 def test_cli_a_bad_model_directory_is_refused_in_one_line(
-    tmp_path: Path, training_rows, synthetic_csv, case: str, command: str
+    run_fds: RunFds, tmp_path: Path, training_rows, synthetic_csv, case: str, command: str
 ) -> None:
     # Given a copy of the shipped model, spoiled
     directory = Path(shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model"))
@@ -117,7 +101,9 @@ def test_cli_a_bad_model_directory_is_refused_in_one_line(
     assert re.search(expected, result.stderr), f"{case}: {result.stderr}"
 
 
-def test_cli_consume_refuses_a_bad_model_named_by_the_setting(tmp_path: Path) -> None:
+def test_cli_consume_refuses_a_bad_model_named_by_the_setting(
+    run_fds: RunFds, tmp_path: Path
+) -> None:
     result = run_fds("consume", env={"FDS_MODEL_DIR": str(tmp_path / "nowhere")})
 
     assert result.returncode == 1, result.stderr
@@ -125,7 +111,7 @@ def test_cli_consume_refuses_a_bad_model_named_by_the_setting(tmp_path: Path) ->
 
 
 def test_cli_train_without_matplotlib_says_to_install_the_ml_extra(
-    tmp_path: Path, synthetic_csv
+    run_fds: RunFds, tmp_path: Path, synthetic_csv
 ) -> None:
     # Given a Python where matplotlib cannot be imported, as in the consumer's image
     shadow = tmp_path / "shadow" / "matplotlib"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,29 +16,14 @@ from ml.schema import PAYSIM_COLUMNS
 from ml.simulator import simulate_frames
 from ml.simulator.writer import write_paysim_csv
 
+#: The ``run_fds`` fixture of tests/app/conftest.py.
+RunFds = Callable[..., subprocess.CompletedProcess[str]]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The real weighted PaySim sample, next to the repository in ../shared; never committed.
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "paysim" / "paysim_weighted_steps001-400.csv"
 #: Settings of the small "real" files built here: enough fraud rows in few rows.
 SMALL = ["--rows", "150000", "--fraud-rate", "0.02"]
-
-
-def run_fds(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``fds ARGS`` as a child process, so ``main()`` turns errors into one line."""
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@pytest.fixture
-def runner(restore_logging) -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +56,7 @@ def test_cli_simulate_same_seed_writes_the_same_readable_file(
     assert data.bad_row_count == 0 and len(data.frame) == 20_000
 
 
-def test_cli_simulate_reports_speed_and_memory(tmp_path: Path) -> None:
+def test_cli_simulate_reports_speed_and_memory(run_fds: RunFds, tmp_path: Path) -> None:
     result = run_fds("simulate", "--rows", "1000", "--seed", "1", "--out", str(tmp_path / "s.csv"))
 
     assert result.returncode == 0, result.stderr
@@ -117,7 +101,9 @@ def test_cli_simulate_bad_arguments_are_usage_errors(
     assert not (tmp_path / "x.csv").exists(), "nothing should be written on a usage error"
 
 
-def test_cli_simulate_compare_passes_against_rows_of_the_same_kind(small_real: Path) -> None:
+def test_cli_simulate_compare_passes_against_rows_of_the_same_kind(
+    run_fds: RunFds, small_real: Path
+) -> None:
     result = run_fds("simulate", "--compare", str(small_real), "--seed", "5", *SMALL)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -125,7 +111,9 @@ def test_cli_simulate_compare_passes_against_rows_of_the_same_kind(small_real: P
     assert "KS distance of log-amount, TRANSFER" in result.stdout
 
 
-def test_cli_simulate_compare_fails_on_a_distorted_file(small_real: Path, tmp_path: Path) -> None:
+def test_cli_simulate_compare_fails_on_a_distorted_file(
+    run_fds: RunFds, small_real: Path, tmp_path: Path
+) -> None:
     # Given the stand-in file with its CASH_OUT amounts multiplied by ten
     frame = pd.read_csv(small_real)
     cash_out = frame["type"] == "CASH_OUT"
@@ -144,7 +132,7 @@ def test_cli_simulate_compare_fails_on_a_distorted_file(small_real: Path, tmp_pa
 
 
 def test_cli_simulate_compare_can_also_write_the_rows_it_compared(
-    small_real: Path, tmp_path: Path
+    run_fds: RunFds, small_real: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "compared.csv"
     result = run_fds(
@@ -155,7 +143,9 @@ def test_cli_simulate_compare_can_also_write_the_rows_it_compared(
     assert len(read_paysim(out).frame) == 150_000
 
 
-def test_cli_simulate_compare_with_a_missing_weights_column_is_one_line(small_real: Path) -> None:
+def test_cli_simulate_compare_with_a_missing_weights_column_is_one_line(
+    run_fds: RunFds, small_real: Path
+) -> None:
     result = run_fds("simulate", "--compare", str(small_real), "--weights", "nope", *SMALL)
 
     assert result.returncode == 1, result.stderr
@@ -163,7 +153,7 @@ def test_cli_simulate_compare_with_a_missing_weights_column_is_one_line(small_re
 
 
 @pytest.mark.real_data
-def test_cli_simulate_compare_passes_against_the_real_weighted_rows() -> None:
+def test_cli_simulate_compare_passes_against_the_real_weighted_rows(run_fds: RunFds) -> None:
     if not REAL_DATA.is_file():
         pytest.skip(f"real PaySim rows not found at {REAL_DATA} (shared/ next to the repository)")
 
