@@ -107,22 +107,59 @@ FraudRate = Annotated[
         help="Built-in simulator: share of fraud rows (PaySim's 0.00077 without).",
     ),
 ]
+#: The demo's seed, so that two demos show the same rows.
+DEMO_SEED = 7
+DemoSeed = Annotated[
+    int | None,
+    typer.Option("--seed", min=0, help=f"Seed of the built-in simulator ({DEMO_SEED} without)."),
+]
 #: The demo's fraud share: PaySim's night hours, where the demo's first rows fall, then hold
 #: about 3 % fraud, enough to show detections within 2,000 rows.
 DEMO_FRAUD_RATE = 0.005
 #: The demo's takeovers that come back for the same account, so refusals show: PaySim's
 #: own repeats (the chunks of balances over 10,000,000) are too rare in 2,000 rows.
 DEMO_RETRY_SHARE = 0.5
+DemoFraudRate = Annotated[
+    float | None,
+    typer.Option(
+        "--fraud-rate",
+        min=0.0,
+        max=0.9,
+        help=f"Built-in simulator: share of fraud rows ({DEMO_FRAUD_RATE:g} without).",
+    ),
+]
 RetryShare = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--retry-share",
         min=0.0,
         max=1.0,
-        help="Demo only: share of takeovers whose account is drained again later in the "
-        "step, so that the block is seen to refuse it (PaySim never does; 0 without).",
+        help="Built-in simulator: share of takeovers whose account is drained again later in "
+        "the step, so that the block is seen to refuse it (PaySim never does; 0 without, "
+        f"{DEMO_RETRY_SHARE:g} in the demo).",
     ),
 ]
+
+
+def _refuse_simulator_options(data: Path | None, given: dict[str, object]) -> None:
+    """Refuse an option of the built-in simulator given together with ``--data``.
+
+    The options default to ``None`` rather than to their values, because typer passes a
+    default exactly as if it had been typed: only ``None`` tells "left out" from "given".
+
+    Raises:
+        typer.BadParameter: ``data`` is set and one of ``given`` (option name to value) is not
+            ``None``.
+    """
+    if data is None:
+        return
+    for option, value in given.items():
+        if value is not None:
+            raise typer.BadParameter(
+                f"{option} applies to the built-in simulator, not to --data FILE; leave it out "
+                "or drop --data",
+                param_hint=option,
+            )
 
 
 @local_app.command("serve")
@@ -175,7 +212,7 @@ def produce(
     limit: Limit = None,
     seed: Seed = None,
     fraud_rate: FraudRate = None,
-    retry_share: RetryShare = 0.0,
+    retry_share: RetryShare = None,
     report_json: Annotated[
         Path | None, typer.Option("--report-json", help="Write what was sent here at the end.")
     ] = None,
@@ -188,13 +225,20 @@ def produce(
     from ml.simulator import simulate_transactions
 
     configure_logging(verbose)
+    _refuse_simulator_options(
+        data, {"--seed": seed, "--fraud-rate": fraud_rate, "--retry-share": retry_share}
+    )
     if report_json is not None:
         check_output_file(report_json, "--report-json")
     settings = load_settings()
     rows = (
         replay_csv(data)
         if data
-        else simulate_transactions(seed=seed, fraud_rate=fraud_rate, retry_share=retry_share)
+        else simulate_transactions(
+            seed=seed,
+            fraud_rate=fraud_rate,
+            retry_share=0.0 if retry_share is None else retry_share,
+        )
     )
     producer = StreamProducer(make_clients(settings).kinesis, settings.names.stream)
     try:
@@ -390,9 +434,9 @@ def demo(
     ] = None,
     model: ModelOption = None,
     shards: Annotated[int, typer.Option("--shards", min=1, max=64)] = 2,
-    seed: Seed = 7,
-    fraud_rate: FraudRate = DEMO_FRAUD_RATE,
-    retry_share: RetryShare = DEMO_RETRY_SHARE,
+    seed: DemoSeed = None,
+    fraud_rate: DemoFraudRate = None,
+    retry_share: RetryShare = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Hide the decision lines.")] = False,
     verbose: Verbose = False,
 ) -> None:
@@ -400,6 +444,9 @@ def demo(
     from app.demo import DemoOptions, run_demo
 
     configure_logging(verbose, show_decisions=not quiet)
+    _refuse_simulator_options(
+        data, {"--seed": seed, "--fraud-rate": fraud_rate, "--retry-share": retry_share}
+    )
     if data is not None and not data.is_file():
         raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
     if summary_json is not None:
@@ -414,9 +461,9 @@ def demo(
         rate=rate,
         limit=limit,
         shards=shards,
-        seed=seed,
-        fraud_rate=fraud_rate,
-        retry_share=retry_share,
+        seed=DEMO_SEED if seed is None else seed,
+        fraud_rate=DEMO_FRAUD_RATE if fraud_rate is None else fraud_rate,
+        retry_share=DEMO_RETRY_SHARE if retry_share is None else retry_share,
         model_dir=model or settings.model_dir,
     )
     summary = run_demo(options, err_console)

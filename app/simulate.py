@@ -113,7 +113,6 @@ def simulate(
 ) -> None:
     """Simulate PaySim transactions into a CSV, or compare simulated rows with real ones."""
     from ml.simulator import simulate_frames
-    from ml.simulator.writer import write_paysim_csv
 
     configure_logging(verbose)
     if compare_with is None and out is None:
@@ -145,10 +144,7 @@ def simulate(
 
         simulated = Tally()
         frames = _tallied(frames, simulated)
-    if out is not None:
-        written = write_paysim_csv(frames, out)
-    else:
-        written = sum(len(frame) for frame in frames)
+    written = _write(frames, out) if out is not None else sum(len(frame) for frame in frames)
     seconds = time.perf_counter() - started
 
     where = f" to {escape(str(out))}" if out is not None else ""
@@ -158,6 +154,28 @@ def simulate(
     )
     if real is not None and simulated is not None and compare_with is not None:
         _report(simulated, real, compare_with)
+
+
+def _write(frames: Iterator[pd.DataFrame], out: Path) -> int:
+    """Write ``frames`` to ``out``, creating missing folders above it, as other commands do.
+
+    Raises:
+        FdsError: a folder cannot be created or the file cannot be written (a full disk, for
+            example); the writer has then removed its partial file, so ``out`` is untouched.
+    """
+    from ml.simulator.writer import write_paysim_csv
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return write_paysim_csv(frames, out)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        # A device or pipe is written to directly; any other file only appears once complete.
+        left = "" if out.exists() and not out.is_file() else f"; {out} was left as it was"
+        raise FdsError(
+            f"cannot write {out} ({reason}){left}. Free space on its disk, or choose another "
+            "--out in a directory you can write to, and run again"
+        ) from error
 
 
 def _read_real(path: Path, weights: str | None) -> Tally:

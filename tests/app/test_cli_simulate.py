@@ -164,3 +164,63 @@ def test_cli_simulate_compare_passes_against_the_real_weighted_rows(run_fds: Run
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout, result.stdout
     assert "simulated 5,000,000 rows" in " ".join(result.stderr.split())
+
+
+def test_cli_simulate_creates_missing_folders_above_out(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "folder" / "sim.csv"
+
+    result = runner.invoke(app, ["simulate", "--rows", "100", "--seed", "1", "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert len(read_paysim(out).frame) == 100
+
+
+def test_cli_simulate_compare_creates_missing_folders_above_out(
+    run_fds: RunFds, small_real: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "missing" / "compared.csv"
+
+    result = run_fds("simulate", "--compare", str(small_real), *SMALL, "--out", str(out))
+
+    assert result.returncode == 0, result.stderr
+    assert len(read_paysim(out).frame) == 150_000
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_cli_simulate_a_full_disk_is_one_line_naming_the_path(run_fds: RunFds) -> None:
+    result = run_fds("simulate", "--rows", "100000", "--seed", "1", "--out", "/dev/full")
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    assert "/dev/full" in lines[0] and "No space left on device" in lines[0]
+    assert "choose another --out" in lines[0]
+
+
+def test_cli_simulate_a_failed_write_leaves_the_old_file_and_no_partial_one(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a file already there, and a disk that fills up after the first rows
+    out = tmp_path / "sim.csv"
+    out.write_text("old contents\n")
+    real_to_csv = pd.DataFrame.to_csv
+    calls = {"n": 0}
+
+    def filling_up(self: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(28, "No space left on device")
+        return real_to_csv(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", filling_up)
+
+    # When the simulator writes over it
+    result = runner.invoke(app, ["simulate", "--rows", "100000", "--seed", "1", "--out", str(out)])
+
+    # Then the command fails with a clear error, the old file is intact and nothing else is left
+    assert calls["n"] > 1, "the write should have reached the second chunk"
+    assert result.exit_code == 1 and "No space left on device" in str(result.exception)
+    assert str(out) in str(result.exception)
+    assert out.read_text() == "old contents\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["sim.csv"]
