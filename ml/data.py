@@ -28,6 +28,19 @@ _FIRST_DATA_LINE = 2
 #: Reported bad rows are kept up to this count; the total is always counted.
 _MAX_REPORTED_BAD_ROWS = 1000
 
+#: The largest sample weight taken. Every figure sums weights (and weights times amounts) over
+#: up to a few million rows in float64: at 1e9 a sum of ten million weights stays near 1e16,
+#: finite and exact to well under a unit, and amounts of up to 1e8 times it stay far below
+#: float64's 1.8e308. PaySim's population weights are about 187, so 1e9 leaves room for any
+#: honest re-weighting; a weight of 1e200 or 1e308 is a typo or a broken export, and would
+#: overflow those sums to inf (CatBoost then fails to write its own log).
+MAX_WEIGHT = 1e9
+
+#: Above this share of bad rows a file is refused rather than used (``require_usable``): a
+#: model or a measurement from what is left would describe a different file than the one
+#: named.
+MAX_BAD_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class BadRow:
@@ -46,6 +59,9 @@ class PaysimData:
     bad_row_count: int = 0
     fingerprint: str = ""
     weights: np.ndarray | None = None
+    #: Rows of the whole file that hold anything (bad ones included, blank lines not), before
+    #: any step range is applied: what ``bad_row_count`` is a share of.
+    rows_read: int = 0
 
     @property
     def labels(self) -> np.ndarray:
@@ -154,6 +170,7 @@ def read_paysim(
     for bad in bad_rows[:5]:
         logger.warning("%s line %d left out: %s", path, bad.line, bad.reason)
     bad_count = len(bad_positions) + len(ragged)
+    rows_read = int((~blank).sum()) + len(ragged)
     if bad_count > 5:
         logger.warning("%s: %d more bad rows left out", path, bad_count - 5)
 
@@ -181,7 +198,31 @@ def read_paysim(
         bad_row_count=bad_count,
         fingerprint=fingerprint_file(path),
         weights=weights,
+        rows_read=rows_read,
     )
+
+
+def require_usable(
+    data: PaysimData, path: str | Path, max_bad_share: float = MAX_BAD_SHARE
+) -> None:
+    """Refuse a file whose bad rows are more than ``max_bad_share`` of its rows; warn of fewer.
+
+    Raises:
+        DataFormatError: more than ``max_bad_share`` of the rows are bad.
+    """
+    if not data.bad_row_count:
+        return
+    total = max(data.rows_read, data.bad_row_count)
+    share = data.bad_row_count / total
+    reasons = "; ".join(f"line {bad.line}: {bad.reason}" for bad in data.bad_rows[:3])
+    counted = f"{data.bad_row_count:,} of {total:,} rows of {path} are bad"
+    if share > max_bad_share:
+        raise DataFormatError(
+            f"{counted} (first reasons: {reasons}): more than {max_bad_share:.0%} of the file "
+            "cannot be used, so figures from the rest would not describe it; fix the file or "
+            "remove those rows from it"
+        )
+    logger.warning("%s (%.1f %%) and left out; first: %s", counted, 100 * share, reasons)
 
 
 def _read_text_table(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
@@ -242,6 +283,10 @@ def _convert_columns(
         negative = ~invalid & (values < 0)
         note(negative, f"{name} is negative: {{}}")
         invalid |= negative
+        if name == weights_column:
+            too_large = ~invalid & (values > MAX_WEIGHT)
+            note(too_large, f"{name} is larger than {MAX_WEIGHT:,.0f}: {{}}")
+            invalid |= too_large
         if kind == "int64":
             fractional = ~invalid & (values != np.round(values))
             note(fractional, f"{name} is not a whole number: {{}}")

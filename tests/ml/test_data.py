@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.data import parse_steps, read_paysim
+from ml.data import parse_steps, read_paysim, require_usable
 from ml.errors import DataFormatError
 from ml.schema import PAYSIM_COLUMNS, PAYSIM_DTYPES
 
@@ -272,3 +272,69 @@ def test_parse_steps_good_ranges(text: str | None, expected: tuple[int, int] | N
 def test_parse_steps_bad_ranges_raise_naming_the_text(text: str) -> None:
     with pytest.raises(DataFormatError, match=re.escape(repr(text))):
         parse_steps(text)
+
+
+@pytest.mark.parametrize(
+    ("weight", "reason"),
+    [
+        ("1e308", "is larger than 1,000,000,000"),
+        ("1e200", "is larger than 1,000,000,000"),
+        ("1000000001", "is larger than 1,000,000,000"),
+        ("inf", "is not a number"),
+        ("-inf", "is not a number"),
+        ("nan", "is not a number"),
+    ],
+)
+def test_read_paysim_a_weight_not_finite_or_beyond_the_bound_is_a_bad_row(
+    make_row, write_csv, weight: str, reason: str
+) -> None:
+    # Given a weighted file whose second row has an absurd weight
+    columns = (*PAYSIM_COLUMNS, "w")
+    rows = [{**make_row(step=step), "w": "187.5"} for step in (1, 2, 3)]
+    rows[1]["w"] = weight
+    path = write_csv(rows, columns=columns)
+
+    # When it is read with that weights column
+    data = read_paysim(path, weights_column="w")
+
+    # Then that row is left out with its reason, and the sums of the rest stay finite
+    assert data.bad_row_count == 1 and data.bad_rows[0].line == 3, data.bad_rows
+    assert data.bad_rows[0].reason == f"w {reason}: {weight!r}", data.bad_rows
+    assert data.weights is not None and data.weights.tolist() == [187.5, 187.5]
+
+
+def test_read_paysim_a_weight_at_the_bound_is_kept(make_row, write_csv) -> None:
+    rows = [{**make_row(step=1), "w": "1000000000"}]
+    data = read_paysim(write_csv(rows, columns=(*PAYSIM_COLUMNS, "w")), weights_column="w")
+
+    assert data.bad_row_count == 0 and data.weights is not None
+    assert data.weights.tolist() == [1e9]
+
+
+def test_require_usable_refuses_a_file_of_mostly_bad_rows(make_row, write_csv) -> None:
+    # Given a file of 10 rows, 6 of them with a text amount
+    rows: list[dict[str, object] | str] = [make_row(step=step) for step in range(1, 5)]
+    rows += [csv_line(make_row(step=9), amount="lots") for _ in range(6)]
+    path = write_csv(rows)
+    data = read_paysim(path)
+
+    # When / Then it is refused, counting the bad rows and naming the first reasons
+    with pytest.raises(DataFormatError) as raised:
+        require_usable(data, path)
+    message = str(raised.value)
+    assert f"6 of 10 rows of {path} are bad" in message, message
+    assert "line 6: amount is not a number: 'lots'" in message, message
+    assert "fix the file" in message, message
+
+
+def test_require_usable_only_warns_of_a_minority_of_bad_rows(
+    make_row, write_csv, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows: list[dict[str, object] | str] = [make_row(step=step) for step in range(1, 6)]
+    rows += [csv_line(make_row(step=9), amount="lots") for _ in range(5)]
+    path = write_csv(rows)
+
+    with caplog.at_level("WARNING", logger="ml.data"):
+        require_usable(read_paysim(path), path)
+
+    assert f"5 of 10 rows of {path} are bad" in caplog.text, caplog.text
