@@ -23,6 +23,8 @@ def evaluate_model(
     0.99, the fraud amount caught and missed, and under ``intervals`` the 90 % bootstrap
     intervals of AUPRC and recall (resampling whole steps; ``resamples`` of them, seeded, so
     the same file gives the same report). Every figure is weighted when ``data`` has weights.
+    Under ``notes``, one sentence for each figure that cannot be computed, saying why (no
+    fraud, no legit row, every weight 0, nothing flagged), so an n/a is never left unexplained.
     """
     scores = model.score(data.frame)
     amounts = data.frame["amount"].to_numpy(dtype=np.float64)
@@ -42,7 +44,10 @@ def evaluate_model(
         model_version=model.version,
         bad_rows_left_out=data.bad_row_count,
         data_sha256=data.fingerprint,
+        notes=missing_figure_notes(data.labels, scores >= model.threshold, data.weights),
     )
+    for note in report["notes"]:
+        logger.warning("%s", note)
     logger.info(
         "model %s on %d rows: AUPRC %s, precision %s, recall %s",
         model.version,
@@ -52,3 +57,38 @@ def evaluate_model(
         report["recall"],
     )
     return report
+
+
+def missing_figure_notes(
+    labels: np.ndarray, flagged: np.ndarray, weights: np.ndarray | None
+) -> list[str]:
+    """Why each figure that cannot be computed on these rows is n/a, one sentence a cause."""
+    weights = np.ones(len(labels)) if weights is None else weights
+    fraud = labels == 1
+    notes: list[str] = []
+    if not float(weights.sum()) > 0.0:
+        return [
+            "every row of the measured steps has weight 0: no figure can be computed; give "
+            "positive weights or choose another weights column"
+        ]
+    if not fraud.any():
+        notes.append(
+            "no fraud rows in the measured steps: AUPRC, ROC-AUC, recall, recall at precision "
+            "0.99 and their intervals cannot be computed; measure steps that hold fraud"
+        )
+    elif not float(weights[fraud].sum()) > 0.0:
+        notes.append(
+            "every fraud row of the measured steps has weight 0: AUPRC, ROC-AUC, recall, recall "
+            "at precision 0.99 and their intervals cannot be computed; give them positive weights"
+        )
+    if not float(weights[~fraud].sum()) > 0.0:
+        notes.append(
+            "no legit row with a positive weight in the measured steps: AUPRC, ROC-AUC and "
+            "recall at precision 0.99 cannot be computed"
+        )
+    if not float(weights[flagged].sum()) > 0.0:
+        notes.append(
+            "no row with a positive weight scores at or above the threshold: precision cannot "
+            "be computed"
+        )
+    return notes

@@ -80,6 +80,10 @@ def recall_at_precision(
 #: Bootstrap settings: 200 resamples give the 5th and 95th percentiles to about a point of
 #: percentile and run in a few seconds on 10,000 rows.
 BOOTSTRAP_RESAMPLES: Final = 200
+#: The fewest resamples a 90 % interval is reported from: its bounds are the 5th and 95th
+#: percentiles, so with fewer than 100 each rests on a handful of resamples (with one, both are
+#: that resample's figure, an interval that need not even hold the estimate).
+MIN_BOOTSTRAP_RESAMPLES: Final = 100
 BOOTSTRAP_SEED: Final = 20_170_439
 INTERVAL_LEVEL: Final = 0.90
 

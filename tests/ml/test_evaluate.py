@@ -168,3 +168,46 @@ def test_train_on_early_real_steps_meets_the_target_on_later_ones(tmp_path: Path
     assert report["auprc"] >= 0.999, f"weighted AUPRC on steps 301-400: {report}"
     assert report["precision"] >= 0.99, f"weighted precision on steps 301-400: {report}"
     assert report["recall"] >= 0.99, f"weighted recall on steps 301-400: {report}"
+
+
+def test_evaluate_model_without_fraud_notes_why_the_fraud_figures_are_missing(
+    model: FraudModel, make_row, write_csv
+) -> None:
+    # Given a file of legit rows only
+    path = write_csv([make_row(nameOrig=f"C20{i}", step=1 + i) for i in range(4)])
+
+    # When it is evaluated
+    report = evaluate_model(model, read_paysim(path))
+
+    # Then the figures that need fraud are n/a, and a note says why
+    assert report["auprc"] is None and report["recall"] is None, report
+    assert any(
+        note.startswith("no fraud rows in the measured steps: AUPRC, ROC-AUC, recall")
+        for note in report["notes"]
+    ), report["notes"]
+    json.dumps(report, allow_nan=False)
+
+
+def test_evaluate_model_every_weight_zero_notes_that_nothing_can_be_computed(
+    model: FraudModel, make_row, make_fraud_row, write_csv
+) -> None:
+    rows = [make_fraud_row(nameOrig="C101"), make_row(nameOrig="C201")]
+    path = write_csv(
+        [{**row, "sample_weight": 0.0} for row in rows], columns=(*rows[0], "sample_weight")
+    )
+
+    report = evaluate_model(model, read_paysim(path, weights_column="sample_weight"))
+
+    assert report["precision"] is None and report["auprc"] is None, report
+    assert report["notes"] == [
+        "every row of the measured steps has weight 0: no figure can be computed; give "
+        "positive weights or choose another weights column"
+    ]
+
+
+def test_evaluate_model_of_fraud_and_legit_rows_has_no_notes(
+    model: FraudModel, synthetic_csv
+) -> None:
+    report = evaluate_model(model, read_paysim(synthetic_csv(2000, seed=23)), resamples=0)
+
+    assert report["auprc"] is not None and report["notes"] == [], report
