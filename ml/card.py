@@ -51,19 +51,21 @@ def render_model_card(
     leaned_on = [name for name, value in ranked if value >= _LEANS_ON]
     weights = training.get("weights_column")
     choice = training.get("threshold_choice", {})
+    options = training.get("options", {})
     train_steps, valid_steps = training["train_steps"], training["validation_steps"]
     lines = [
         f"# Model card: {version}",
         "",
         "A CatBoost binary classifier that scores PaySim transactions for account-takeover fraud "
-        "when they are authorised. Written by `fds train`; the version names the bytes of "
-        "`model.cbm`, and the consumer logs it with every decision.",
+        "when they are authorised. Written by `fds train`; the version names the content of "
+        "`model.cbm` (its trees and settings, not CatBoost's random `model_guid`), and the "
+        "consumer logs it with every decision.",
         "",
         "## Data",
         "",
         f"- File: `{training['data']}`, SHA-256 `{training['data_sha256']}`.",
         f"- Rows used: {training['rows']:,} of steps {training['steps'][0]}-"
-        f"{training['steps'][1]}; {training['bad_rows_left_out']} bad rows left out.",
+        f"{training['steps'][1]}; {training['bad_rows_left_out']:,} bad rows left out.",
         f"- Sample weights: column `{weights}`; every figure below is weighted."
         if weights
         else "- Sample weights: none; every row counts once.",
@@ -73,6 +75,8 @@ def render_model_card(
         "(`scale_pos_weight`, the square root of the weighted legit-to-fraud ratio): enough "
         "fraud for the trees to split on without flooding them; the cost-based threshold "
         "undoes the shift this causes in the probabilities.",
+        f"- Seed: {options.get('seed')} (`fds train --seed`); the same data and seed give the "
+        "same model, and so the same version.",
         "",
         "## Features",
         "",
@@ -158,5 +162,12 @@ def _metrics_table(metrics: Mapping[str, Any]) -> list[str]:
         interval = intervals.get(key)
         bounds = f"{interval[0]:.4f}-{interval[1]:.4f}" if interval else ""
         table.append(f"| {label} | {shown} | {bounds} |")
-    table.append(f"| rows (frauds) | {metrics.get('rows')} ({metrics.get('frauds')}) | |")
+    table.append(
+        f"| rows (frauds) | {_count(metrics.get('rows'))} ({_count(metrics.get('frauds'))}) | |"
+    )
     return table
+
+
+def _count(value: object) -> str:
+    """A count with thousands separators; anything else (a missing count) as it is."""
+    return f"{value:,}" if isinstance(value, int) else str(value)

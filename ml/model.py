@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -86,8 +87,7 @@ class FraudModel:
         self.score_features(np.zeros((1, len(FEATURE_NAMES))))
 
     def save(self, directory: Path) -> None:
-        """Write both files; the version is set anew from the bytes written, which CatBoost
-        does not keep identical across a load and a save."""
+        """Write both files; the version is set anew from the classifier file written."""
         directory.mkdir(parents=True, exist_ok=True)
         self.classifier.save_model(str(directory / MODEL_FILE))
         self.metadata.version = model_version(directory / MODEL_FILE)
@@ -101,9 +101,40 @@ class FraudModel:
         (directory / METADATA_FILE).write_text(json.dumps(payload, indent=2) + "\n")
 
 
+#: Keys of the model's metadata that differ between two trainings of the same data with the
+#: same seed: CatBoost draws a random ``model_guid`` for every model it trains and stamps the
+#: time training finished. Neither changes a score, so neither takes part in the version.
+_UNREPRODUCIBLE_METADATA: Final = ("model_guid", "train_finish_time")
+
+
 def model_version(model_file: Path) -> str:
-    """A version that names the classifier's bytes, so two different models never share it."""
-    return "cb-" + hashlib.sha256(model_file.read_bytes()).hexdigest()[:12]
+    """A version that names the classifier's content, so two different models never share it
+    and retraining on the same data with the same seed gives the same one.
+
+    CatBoost stamps a random ``model_guid`` into every model it trains, and ``model.cbm``'s
+    bytes change across a load and a save even without it, so the bytes cannot name a model
+    reproducibly. The version hashes the model's JSON
+    export instead (trees, borders, parameters and metadata, keys sorted), less the metadata
+    in ``_UNREPRODUCIBLE_METADATA``. The file is loaded first, so a model is hashed as it was
+    saved, whichever process saved it.
+
+    Raises:
+        ModelError: the file is not a CatBoost model.
+    """
+    classifier = CatBoostClassifier()
+    try:
+        classifier.load_model(str(model_file))
+    except CatBoostError as error:
+        raise ModelError(f"{model_file} is not a CatBoost model: {error}") from error
+    with tempfile.TemporaryDirectory(prefix="fds-model-") as folder:
+        exported = Path(folder) / "model.json"
+        classifier.save_model(str(exported), format="json")
+        content = json.loads(exported.read_text())
+    info = content.get("model_info", {})
+    for key in _UNREPRODUCIBLE_METADATA:
+        info.pop(key, None)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return "cb-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def load_model(directory: str | Path | None = None) -> FraudModel:
@@ -164,7 +195,7 @@ def load_model(directory: str | Path | None = None) -> FraudModel:
         )
     if not 0.0 < metadata.threshold < 1.0:
         raise ModelError(f"{metadata_file}: threshold {metadata.threshold} is not within (0, 1)")
-    # The version names the classifier's bytes (see model_version): a model.cbm swapped in
+    # The version names the classifier's content (see model_version): a model.cbm swapped in
     # next to another model's model.json would be scored with the other model's threshold and
     # reported under its version.
     actual_version = model_version(model_file)

@@ -273,3 +273,33 @@ def test_load_model_threshold_outside_zero_one_is_refused(
     with pytest.raises(ModelError, match="threshold") as raised:
         load_model(model_copy)
     assert str(model_copy / METADATA_FILE) in str(raised.value)
+
+
+def test_model_version_is_the_same_for_two_trainings_of_the_same_data(
+    synthetic_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Given the same data trained twice with one seed, and once with another
+    features, labels = build_features(synthetic_frame), synthetic_frame["isFraud"].to_numpy()
+    files = []
+    for run, seed in enumerate((1, 1, 2)):
+        classifier = CatBoostClassifier(
+            iterations=20, depth=3, random_seed=seed, verbose=False, allow_writing_files=False
+        )
+        classifier.fit(Pool(features, labels, feature_names=list(FEATURE_NAMES)))
+        files.append(tmp_path / f"run{run}.cbm")
+        classifier.save_model(str(files[-1]))
+
+    # Then the two files of one seed differ in bytes (CatBoost's random model_guid) but not in
+    # version, and the other seed's model has a version of its own
+    assert files[0].read_bytes() != files[1].read_bytes()
+    assert model_version(files[0]) == model_version(files[1])
+    assert model_version(files[2]) != model_version(files[0])
+
+
+def test_model_version_of_a_file_that_is_not_a_model_names_it(tmp_path: Path) -> None:
+    spoilt = tmp_path / MODEL_FILE
+    spoilt.write_bytes(b"not a model")
+
+    with pytest.raises(ModelError, match="is not a CatBoost model") as raised:
+        model_version(spoilt)
+    assert str(spoilt) in str(raised.value)

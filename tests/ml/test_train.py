@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ml.card import CARD_FILE
+from ml.card import CARD_FILE, render_model_card
 from ml.data import read_paysim
 from ml.errors import DataFormatError, ModelError, PlottingUnavailableError
 from ml.features import FEATURE_NAMES
@@ -261,3 +262,34 @@ def test_train_model_freeze_cost_must_be_positive_before_fitting(
 
     with pytest.raises(ModelError, match="freeze cost"):
         train_model(two_step_data, tmp_path / "m", options=TrainingOptions(freeze_cost=freeze_cost))
+
+
+def test_train_model_card_counts_have_thousands_separators(trained) -> None:
+    # Given the card of a model whose file had 11,795 bad rows and 12,345 validation rows
+    model, _, _ = trained
+    metrics = {**model.metadata.metrics["validation"], "rows": 12_345, "frauds": 1_234}
+    training = {**model.metadata.training, "bad_rows_left_out": 11_795, "rows": 1_234_567}
+
+    card = render_model_card(model.version, model.threshold, metrics, training, [])
+
+    # Then every count is written with its separators
+    assert "11,795 bad rows left out" in card, card
+    assert "Rows used: 1,234,567 of steps" in card, card
+    assert "| rows (frauds) | 12,345 (1,234) | |" in card, card
+
+
+def test_train_model_same_data_and_seed_give_the_same_version(
+    synthetic_csv, tmp_path: Path
+) -> None:
+    # Given one CSV trained three times: twice with seed 3, once with seed 4
+    data = read_paysim(synthetic_csv(3000, seed=11, fraud_rate=0.05))
+    versions = [
+        train_model(data, tmp_path / f"m{run}", options=replace(SMALL, seed=seed)).version
+        for run, seed in enumerate((3, 3, 4))
+    ]
+
+    # Then one seed gives one version, recorded in the card with the seed, and another seed
+    # another version
+    assert versions[0] == versions[1] and versions[2] != versions[0], versions
+    card = (tmp_path / "m0" / CARD_FILE).read_text()
+    assert "- Seed: 3 (`fds train --seed`)" in card, card
