@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from botocore.exceptions import (
@@ -33,8 +33,12 @@ from app.outputs import check_output_directory, check_output_file
 from app.settings import DEFAULT_LOCAL_PORT, ENDPOINT_ENV, load_settings
 from app.simulate import simulate
 from ml.errors import MlError
-from ml.metrics import BOOTSTRAP_RESAMPLES
+from ml.metrics import BOOTSTRAP_RESAMPLES, MIN_BOOTSTRAP_RESAMPLES
 from ml.threshold import DEFAULT_FREEZE_COST
+
+if TYPE_CHECKING:
+    from ml.data import PaysimData
+    from ml.train import TrainingOptions
 
 logger = logging.getLogger(__name__)
 
@@ -330,13 +334,22 @@ def train(
             "threshold weighs it against the amount of each missed fraud.",
         ),
     ] = DEFAULT_FREEZE_COST,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=2**31 - 1,
+            help="CatBoost's random seed (7 without); another seed gives another model of the "
+            "same data, recorded in the card.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Train the classifier: earlier steps train, later steps validate and set the threshold.
 
     Writes model.cbm, model.json, MODEL_CARD.md and its plots into --out.
     """
-    from ml.data import parse_steps, read_paysim
     from ml.plots import require_pyplot
     from ml.train import TrainingOptions, train_model
 
@@ -344,11 +357,11 @@ def train(
     # Checked before reading and fitting, which take minutes on real data.
     check_output_directory(out, "--out")
     require_pyplot()
-    loaded = read_paysim(data, weights_column=weights, steps=parse_steps(steps))
+    loaded = _read_labelled(data, weights, steps)
     model = train_model(
         loaded,
         out,
-        options=TrainingOptions(freeze_cost=freeze_cost),
+        options=_training_options(TrainingOptions(freeze_cost=freeze_cost), seed),
         source=data.name,
         weights_column=weights,
     )
@@ -375,10 +388,10 @@ def evaluate(
         int,
         typer.Option(
             "--resamples",
-            min=0,
-            max=10_000,
-            help="Bootstrap resamples for the 90 % intervals (0: none). Each one costs about "
-            "an AUPRC of the whole file: lower it for files of millions of rows.",
+            callback=_resample_count,
+            help=f"Bootstrap resamples for the 90 % intervals, {MIN_BOOTSTRAP_RESAMPLES} to "
+            "10000 (0: no intervals). Each one costs about an AUPRC of the whole file: lower "
+            "it for files of millions of rows.",
         ),
     ] = BOOTSTRAP_RESAMPLES,
     verbose: Verbose = False,
@@ -386,20 +399,57 @@ def evaluate(
     """Score every row on its own and report AUPRC, ROC-AUC, precision and recall at the
     model's threshold, recall at precision 0.99, fraud amounts caught and missed, and 90 %
     bootstrap intervals; weighted with --weights."""
-    from ml.data import parse_steps, read_paysim
     from ml.evaluate import evaluate_model
     from ml.model import load_model
 
     configure_logging(verbose)
-    report = evaluate_model(
-        load_model(model or load_settings().model_dir),
-        read_paysim(data, weights_column=weights, steps=parse_steps(steps)),
-        resamples=resamples,
-    )
+    loaded_model = load_model(model or load_settings().model_dir)
+    report = evaluate_model(loaded_model, _read_labelled(data, weights, steps), resamples=resamples)
     if as_json:
         print(json.dumps(report))
         return
     console.print(_evaluation_table(data.name, report))
+    for note in report.get("notes", []):
+        console.print(f"note: {escape(note)}")
+
+
+#: The weights column PaySim samples (and ``fds simulate``'s files) carry.
+SAMPLE_WEIGHT_COLUMN = "sample_weight"
+
+
+def _read_labelled(data: Path, weights: str | None, steps: str | None) -> PaysimData:
+    """Read the labelled CSV of ``train`` or ``evaluate``, refusing one that is mostly bad rows
+    and warning when it has a weights column that is not used.
+
+    Raises:
+        DataFormatError: the file cannot be read, or more than half of its rows are bad.
+    """
+    from ml.data import parse_steps, read_paysim, require_usable
+
+    loaded = read_paysim(data, weights_column=weights, steps=parse_steps(steps))
+    require_usable(loaded, data)
+    if weights is None and SAMPLE_WEIGHT_COLUMN in loaded.frame.columns:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {escape(str(data))} has a {SAMPLE_WEIGHT_COLUMN} column "
+            f"but no --weights was given, so every figure is unweighted; add --weights "
+            f"{SAMPLE_WEIGHT_COLUMN} to weight them"
+        )
+    return loaded
+
+
+def _training_options(options: TrainingOptions, seed: int | None) -> TrainingOptions:
+    """``options`` with the --seed given, or with their own seed when none was."""
+    return options if seed is None else dataclasses.replace(options, seed=seed)
+
+
+def _resample_count(value: int) -> int:
+    """Refuse a resample count too small for a 90 % interval to mean anything."""
+    if value != 0 and not MIN_BOOTSTRAP_RESAMPLES <= value <= 10_000:
+        raise typer.BadParameter(
+            f"{value} resamples cannot give a 90 % interval: give {MIN_BOOTSTRAP_RESAMPLES} to "
+            "10000, or 0 for no intervals"
+        )
+    return value
 
 
 def _evaluation_table(source: str, report: dict[str, object]) -> Table:
@@ -412,7 +462,7 @@ def _evaluation_table(source: str, report: dict[str, object]) -> Table:
     table.add_column("value", justify="right")
     table.add_column("90 % interval", justify="right")
     for key, value in report.items():
-        if key == "intervals":
+        if key in ("intervals", "notes"):
             continue
         if isinstance(value, float):
             shown = f"{value:,.0f}" if key.startswith("fraud_amount") else f"{value:.4f}"

@@ -206,7 +206,7 @@ def test_cli_evaluate_table_and_json_give_the_same_figures(
     assert "(weighted)" in table.stdout and report["weighted"] is True
 
 
-@pytest.mark.parametrize(("resamples", "bounded"), [("0", False), ("20", True)])
+@pytest.mark.parametrize(("resamples", "bounded"), [("0", False), ("100", True)])
 def test_cli_evaluate_resamples_sets_the_bootstrap(
     runner: CliRunner, synthetic_csv, resamples: str, bounded: bool
 ) -> None:
@@ -222,9 +222,156 @@ def test_cli_evaluate_resamples_sets_the_bootstrap(
     assert (intervals["recall"] is not None) is bounded, intervals
 
 
+@pytest.mark.parametrize("resamples", ["-1", "1", "99", "10001"])
 def test_cli_evaluate_resamples_out_of_range_is_a_usage_error(
-    runner: CliRunner, synthetic_csv
+    runner: CliRunner, synthetic_csv, resamples: str
 ) -> None:
-    result = runner.invoke(app, ["evaluate", "--data", str(synthetic_csv(10)), "--resamples", "-1"])
+    result = runner.invoke(
+        app, ["evaluate", "--data", str(synthetic_csv(10)), "--resamples", resamples]
+    )
 
     assert result.exit_code == 2, result.output
+    message = " ".join(result.output.replace("│", " ").split())
+    assert "cannot give a 90 % interval: give 100 to 10000, or 0 for no intervals" in message
+
+
+def _with_weights(path: Path, weights: list[str], column: str = "w") -> Path:
+    """``path`` with a weights column added, one weight a row in order."""
+    lines = path.read_text().splitlines()
+    assert len(lines) == len(weights) + 1, "one weight a row"
+    rows = [f"{lines[0]},{column}"] + [
+        f"{line},{w}" for line, w in zip(lines[1:], weights, strict=True)
+    ]
+    weighted = path.with_name(f"weighted-{path.name}")
+    weighted.write_text("\n".join(rows) + "\n")
+    return weighted
+
+
+@pytest.mark.parametrize("absurd", [["1e308"], ["1e200"], ["1e308", "inf", "nan"]])
+def test_cli_train_leaves_out_rows_of_absurd_weights(
+    runner: CliRunner, synthetic_csv, tmp_path: Path, absurd: list[str]
+) -> None:
+    # Given a weighted file whose first rows have weights of 1e308, inf or nan
+    plain = synthetic_csv(3000)
+    rows = len(plain.read_text().splitlines()) - 1
+    csv = _with_weights(plain, absurd + ["1.5"] * (rows - len(absurd)))
+    out = tmp_path / "model"
+
+    # When a model is trained with those weights
+    result = runner.invoke(app, ["train", "--data", str(csv), "--out", str(out), "--weights", "w"])
+
+    # Then it is trained on the other rows, and the absurd ones are counted as bad
+    assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+    training = json.loads((out / METADATA_FILE).read_text())["training"]
+    assert training["bad_rows_left_out"] == len(absurd), training
+    assert training["rows"] == rows - len(absurd)
+
+
+def test_cli_evaluate_a_huge_weight_gives_the_figures_of_the_other_rows(
+    runner: CliRunner, synthetic_csv
+) -> None:
+    # Given a file evaluated with weights of 2, and the same file with one weight of 1e308
+    plain = synthetic_csv(2000, seed=45)
+    rows = len(plain.read_text().splitlines()) - 1
+    kept = [*plain.read_text().splitlines()[:1], *plain.read_text().splitlines()[2:]]
+    without = plain.with_name("without.csv")
+    without.write_text("\n".join(kept) + "\n")
+    args = ["evaluate", "--weights", "w", "--json", "--resamples", "0"]
+
+    huge = runner.invoke(
+        app, [*args, "--data", str(_with_weights(plain, ["1e308"] + ["2"] * (rows - 1)))]
+    )
+    left_out = runner.invoke(
+        app, [*args, "--data", str(_with_weights(without, ["2"] * (rows - 1)))]
+    )
+
+    # Then the absurd row is left out, and no figure overflows
+    assert huge.exit_code == 0 and left_out.exit_code == 0, huge.output + left_out.output
+    with_huge, reference = json.loads(huge.stdout), json.loads(left_out.stdout)
+    assert with_huge["bad_rows_left_out"] == 1
+    for key in ("auprc", "precision", "recall", "fraud_amount_caught", "fraud_amount_missed"):
+        assert with_huge[key] == reference[key], key
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_cli_a_file_of_mostly_bad_rows_is_refused(
+    run_fds: RunFds, synthetic_csv, tmp_path: Path, command: str
+) -> None:
+    # Given a file where 9 rows in 10 have an amount that is not a number
+    plain = synthetic_csv(1000, seed=13).read_text().splitlines()
+    spoilt = [plain[0]] + [
+        line if index % 10 == 0 else line.replace(line.split(",")[2], "n/a", 1)
+        for index, line in enumerate(plain[1:])
+    ]
+    csv = tmp_path / "spoilt.csv"
+    csv.write_text("\n".join(spoilt) + "\n")
+    out = ["--out", str(tmp_path / "model")] if command == "train" else []
+
+    # When it is trained on or evaluated
+    result = run_fds(command, "--data", str(csv), *out)
+
+    # Then the command refuses it in one line that counts the bad rows and names the first
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"900 of 1,000 rows of {csv} are bad (first reasons: line 3: amount is not a number" in (
+        result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_cli_evaluate_without_fraud_prints_a_note_and_puts_it_in_the_json(
+    runner: CliRunner, synthetic_csv, tmp_path: Path
+) -> None:
+    # Given a file without fraud rows
+    plain = synthetic_csv(1500, seed=14).read_text().splitlines()
+    fraud_field = plain[0].split(",").index("isFraud")
+    legit = [plain[0]] + [line for line in plain[1:] if line.split(",")[fraud_field] == "0"]
+    assert len(legit) < len(plain), "the generated file held no fraud to take out"
+    csv = tmp_path / "legit.csv"
+    csv.write_text("\n".join(legit) + "\n")
+
+    # When it is evaluated as a table and as JSON
+    table = runner.invoke(app, ["evaluate", "--data", str(csv)], env={"COLUMNS": "300"})
+    as_json = runner.invoke(app, ["evaluate", "--data", str(csv), "--json"])
+
+    # Then both succeed and say why the fraud figures are n/a
+    assert table.exit_code == 0 and as_json.exit_code == 0, table.output + as_json.output
+    assert "note: no fraud rows in the measured steps: AUPRC, ROC-AUC, recall" in table.stdout
+    notes = json.loads(as_json.stdout)["notes"]
+    assert notes and notes[0].startswith("no fraud rows in the measured steps"), notes
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_cli_an_unused_sample_weight_column_is_warned_of(
+    runner: CliRunner, synthetic_csv, tmp_path: Path, command: str
+) -> None:
+    csv = synthetic_csv(3000, seed=15, weight=lambda row: 2.0)
+    out = ["--out", str(tmp_path / "model")] if command == "train" else ["--resamples", "0"]
+
+    unweighted = runner.invoke(app, [command, "--data", str(csv), *out])
+    weighted = runner.invoke(app, [command, "--data", str(csv), *out, "--weights", "sample_weight"])
+
+    assert unweighted.exit_code == 0 and weighted.exit_code == 0, unweighted.output
+    warning = "has a sample_weight column but no --weights was given"
+    assert warning in " ".join(unweighted.stderr.split()), unweighted.stderr
+    assert "add --weights sample_weight" in " ".join(unweighted.stderr.split())
+    assert warning not in " ".join(weighted.stderr.split())
+
+
+def test_cli_train_seed_reaches_the_model_and_its_card(
+    runner: CliRunner, synthetic_csv, tmp_path: Path
+) -> None:
+    csv = str(synthetic_csv(3000, seed=16))
+    runs = {
+        name: runner.invoke(app, ["train", "--data", csv, "--out", str(tmp_path / name), *seed])
+        for name, seed in (("default", []), ("three", ["--seed", "3"]), ("again", ["--seed", "3"]))
+    }
+
+    assert all(run.exit_code == 0 for run in runs.values()), {k: r.output for k, r in runs.items()}
+    versions = {name: json.loads(run.stdout)["version"] for name, run in runs.items()}
+    assert versions["three"] == versions["again"] != versions["default"], versions
+    training = json.loads((tmp_path / "three" / METADATA_FILE).read_text())["training"]
+    assert training["options"]["seed"] == 3
+    assert "- Seed: 3 (`fds train --seed`)" in (tmp_path / "three" / "MODEL_CARD.md").read_text()
+    default = json.loads((tmp_path / "default" / METADATA_FILE).read_text())["training"]
+    assert default["options"]["seed"] == 7
