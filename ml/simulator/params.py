@@ -15,7 +15,8 @@ between knots, so the simulator reproduces the shape of PaySim's output without 
 its rows. The hour-of-day profile and the fraud share were also taken from PaySim's output,
 not from its parameter files: the operator's logs in ``aggregatedTransactions.csv`` peak at
 19:00-20:00 with a slow morning ramp, while PaySim's own output (what a model trained here will
-meet) is flat from 10:00 to 17:00 and near zero from 03:00 to 08:00.
+meet) is flat from 10:00 to 17:00 and near zero from 03:00 to 07:00 (each of those hours
+under 1 % of the hourly mean; 07:00 and 08:00 hold 3 % and 7 % of it, 09:00 the day's level).
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ PAYSIM_LEGIT_ROWS_PER_STEP: Final = 30_906 * 187.03 / 400
 #: Share of fraud rows in steps 1-400: 4,477 / (4,477 + 30,906 x 187.03). The full data set's
 #: 0.129 % is higher because legit volume falls away after step 400 while fraud keeps its pace.
 PAYSIM_FRAUD_RATE: Final = 4_477 / (4_477 + 30_906 * 187.03)
-#: Legit volume by hour of day (``step % 24``), relative to the daily mean (weighted legit rows
+#: Legit volume by hour of day (``step % 24``), relative to the hourly mean (weighted legit rows
 #: of steps 1-400). Fraud ignores it: about 11 fraud rows every step, day and night.
 HOUR_WEIGHTS: Final = np.array(
     [0.255, 0.105, 0.03, 0.002, 0.002, 0.002, 0.005, 0.026, 0.07, 1.076, 1.684, 1.803,

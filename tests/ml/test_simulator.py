@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
@@ -293,3 +294,43 @@ def test_simulate_frames_refuses_out_of_range_settings_at_the_call(
 ) -> None:
     with pytest.raises(SimulationError, match=setting):
         simulate_frames(seed=1, **{setting: value})  # type: ignore[arg-type]
+
+
+#: Each hour of the night band holds under this share of the hourly mean of legit volume.
+NIGHT_SHARE = 0.01
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REAL_WEIGHTED = REPO_ROOT.parent / "shared" / "data" / "paysim" / "paysim_weighted_steps001-400.csv"
+
+
+def _night_hours(weights: np.ndarray) -> list[int]:
+    return [hour for hour, weight in enumerate(weights) if weight < NIGHT_SHARE]
+
+
+def test_the_night_band_the_docs_state_is_the_one_the_hour_profile_holds() -> None:
+    import ml.simulator.params as params
+    from ml.simulator.params import HOUR_WEIGHTS
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## The simulator") :]
+    for where, text in (("README", section), ("params.py", params.__doc__ or "")):
+        flat = " ".join(text.split())
+        match = re.search(
+            r"near zero from (\d\d):00 to (\d\d):00|nothing from (\d\d):00 to (\d\d):00", flat
+        )
+        assert match, f"{where} does not state the night band"
+        start, end = (int(hour) for hour in match.groups() if hour is not None)
+        assert _night_hours(HOUR_WEIGHTS) == list(range(start, end)), where
+
+
+@pytest.mark.real_data
+def test_the_hour_profile_has_the_real_rows_night_band() -> None:
+    if not REAL_WEIGHTED.is_file():
+        pytest.skip(f"real PaySim rows not found at {REAL_WEIGHTED} (shared/ next to the repo)")
+    from ml.simulator.params import HOUR_WEIGHTS
+
+    real = pd.read_csv(REAL_WEIGHTED, usecols=["step", "isFraud", "sample_weight"])
+    legit = real[real["isFraud"] == 0]
+    volume = (
+        legit.groupby(legit["step"] % 24)["sample_weight"].sum().reindex(range(24), fill_value=0)
+    )
+    assert _night_hours((volume / volume.mean()).to_numpy()) == _night_hours(HOUR_WEIGHTS)
