@@ -103,7 +103,8 @@ def read_paysim(
 
     Args:
         path: a CSV with the PaySim header (extra columns are allowed and kept).
-        weights_column: a column of non-negative sample weights to read alongside.
+        weights_column: a column of sample weights to read alongside; a row whose weight is
+            negative, not finite or above ``MAX_WEIGHT`` is a bad row.
         steps: keep only rows whose ``step`` lies in this inclusive range.
 
     Returns:
