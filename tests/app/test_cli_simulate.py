@@ -180,7 +180,9 @@ def test_cli_simulate_compare_creates_missing_folders_above_out(
 ) -> None:
     out = tmp_path / "missing" / "compared.csv"
 
-    result = run_fds("simulate", "--compare", str(small_real), *SMALL, "--out", str(out))
+    result = run_fds(
+        "simulate", "--compare", str(small_real), "--seed", "5", *SMALL, "--out", str(out)
+    )
 
     assert result.returncode == 0, result.stderr
     assert len(read_paysim(out).frame) == 150_000
